@@ -28,11 +28,17 @@ class UserError(Exception):
 
 
 def _add_ingest_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="export file or glob (csv, xlsx, parquet)")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="export file or glob (csv, xlsx, parquet)"
+    )
     p.add_argument("--sku-map", metavar="FILE", help="SKU map (csv/xlsx/parquet)")
     p.add_argument("--out", metavar="DIR", default="out", help="output directory (default: out)")
-    p.add_argument("--since", metavar="DATE", help="window start, inclusive (shop-local date or datetime)")
-    p.add_argument("--until", metavar="DATE", help="window end, exclusive (shop-local date or datetime)")
+    p.add_argument(
+        "--since", metavar="DATE", help="window start, inclusive (shop-local date or datetime)"
+    )
+    p.add_argument(
+        "--until", metavar="DATE", help="window end, exclusive (shop-local date or datetime)"
+    )
     p.add_argument(
         "--statuses",
         metavar="LIST",
@@ -54,14 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
         if name == "run":
             _add_ingest_args(p)
-            p.add_argument("--sandbox", action="store_true", help="start the local API emulator and use it")
-            p.add_argument("--dry-run", action="store_true", help="plan, resolve and pre-price; create nothing")
+            p.add_argument(
+                "--sandbox", action="store_true", help="start the local API emulator and use it"
+            )
+            p.add_argument(
+                "--dry-run", action="store_true", help="plan, resolve and pre-price; create nothing"
+            )
             p.add_argument("--reprocess", choices=["missing", "failed", "all"], default="missing")
             p.add_argument("--max-concurrency", type=int, default=None, metavar="N")
             p.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND")
             p.add_argument("--max-purchases", type=int, default=None, metavar="N")
             p.add_argument("--max-amount", default=None, metavar="AMOUNT", help="CNY, e.g. 5000.00")
-            p.add_argument("--ledger-url", default=None, help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)")
+            p.add_argument(
+                "--ledger-url",
+                default=None,
+                help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)",
+            )
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("sandbox", help="serve the Shanjing API emulator in the foreground")
