@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from schemas.errors import UserError
+
 # sub-command -> "module:function"; each function takes the parsed argparse.Namespace and returns
 # an exit status.
 HANDLERS = {
@@ -18,13 +20,6 @@ HANDLERS = {
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
 }
-
-
-class UserError(Exception):
-    """A fatal problem a person can fix (bad file, wrong columns, bad configuration).
-
-    The CLI prints its message as one line on stderr, with no traceback, and exits 2.
-    """
 
 
 def _add_ingest_args(p: argparse.ArgumentParser) -> None:
