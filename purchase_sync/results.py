@@ -1,0 +1,169 @@
+"""The run's output files: latest copies in `--out`, plus one partition per run for history.
+
+Readers (analysts, dashboards, the next run's operator) may open `out/results.parquet` at any
+moment, so every file is written to a temporary name in the same directory and renamed into
+place: a reader sees the old file or the new one, never half of one. Each run also keeps its own
+copy under `runs/date=YYYY-MM-DD/run_id=<id>/`, a Hive-style layout that DuckDB and pyarrow read
+as one table with `date` and `run_id` columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+RESULTS = "results.parquet"
+REJECTS = "rejects.parquet"
+SUMMARY = "summary.json"
+
+# Columns of results.parquet (docs/interface.md); every id column is a string, never a number.
+RESULT_COLUMNS = (
+    "outer_purchase_id",
+    "marketplace",
+    "country",
+    "order_number",
+    "order_line_id",
+    "seller_sku",
+    "quantity",
+    "source_item_id",
+    "source_sku_id",
+    "mp_id",
+    "mp_sku_id",
+    "status",
+    "purchase_id",
+    "sub_purchase_order_id",
+    "supplier",
+    "estimate_amount",
+    "estimate_currency",
+    "payment_url",
+    "error_code",
+    "error_message",
+    "run_id",
+    "updated_at",
+)
+REJECT_COLUMNS = (
+    "source_file",
+    "source_row",
+    "order_line_id",
+    "reason_code",
+    "reason",
+    "column",
+    "value",
+)
+ID_COLUMNS = (
+    "outer_purchase_id",
+    "order_number",
+    "order_line_id",
+    "source_item_id",
+    "source_sku_id",
+    "mp_id",
+    "mp_sku_id",
+    "purchase_id",
+    "sub_purchase_order_id",
+    "run_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPaths:
+    """Where one run's files went: the latest copies and this run's own partition."""
+
+    out_dir: Path
+    run_dir: Path
+
+    @property
+    def results(self) -> Path:
+        return self.out_dir / RESULTS
+
+    @property
+    def rejects(self) -> Path:
+        return self.out_dir / REJECTS
+
+    @property
+    def summary(self) -> Path:
+        return self.out_dir / SUMMARY
+
+
+def run_dir(out_dir: Path | str, run_date: date, run_id: str) -> Path:
+    """The partition of one run, e.g. `out/runs/date=2026-11-26/run_id=<uuid>`."""
+    return Path(out_dir) / "runs" / f"date={run_date.isoformat()}" / f"run_id={run_id}"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through a temp file in the target directory, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write `df` atomically; the index is dropped (rows carry their own keys)."""
+    _atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
+
+
+def write_json(obj: Mapping[str, Any], path: Path) -> None:
+    """Write `obj` atomically as indented UTF-8 JSON (Decimals as strings, never floats)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+    _atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+def conform(df: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Order the contract columns first (adding missing ones empty) and make ids strings.
+
+    Extra columns are kept after the contract ones: the contract is a floor, not a ceiling.
+    """
+    df = pd.DataFrame(columns=list(columns)) if df is None else df.copy()
+    for col in columns:
+        if col not in df.columns:
+            df[col] = pd.Series([None] * len(df), dtype="string", index=df.index)
+    for col in ID_COLUMNS:
+        if col in df.columns and df[col].dtype != "string":
+            if pd.api.types.is_float_dtype(df[col]):
+                raise TypeError(f"id column {col!r} is float; ids must never pass through float")
+            df[col] = df[col].astype("string")
+    extra = [c for c in df.columns if c not in columns]
+    return df[[*columns, *extra]].reset_index(drop=True)
+
+
+def write_outputs(
+    out_dir: Path | str,
+    *,
+    results: pd.DataFrame | None,
+    rejects: pd.DataFrame | None,
+    summary: Mapping[str, Any],
+    run_id: str,
+    run_date: date,
+) -> OutputPaths:
+    """Write this run's partition first, then replace the latest copies in `out_dir`.
+
+    The order matters: if the process dies between the two, history is complete and the latest
+    copies still describe the previous run consistently (summary last in each place, so a summary
+    never points at files that are not there yet).
+    """
+    out = Path(out_dir)
+    part = run_dir(out, run_date, run_id)
+    results_df = conform(results, RESULT_COLUMNS)
+    rejects_df = conform(rejects, REJECT_COLUMNS)
+    if "run_id" not in rejects_df.columns or rejects_df["run_id"].isna().all():
+        rejects_df["run_id"] = pd.Series([run_id] * len(rejects_df), dtype="string")
+    for where in (part, out):
+        write_parquet(results_df, where / RESULTS)
+        write_parquet(rejects_df, where / REJECTS)
+        write_json(summary, where / SUMMARY)
+    return OutputPaths(out_dir=out, run_dir=part)

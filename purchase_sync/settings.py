@@ -1,0 +1,191 @@
+"""Where a run's configuration comes from: flow parameters, the environment, Secret blocks, TOML.
+
+Precedence, highest first: an explicit flow parameter / command-line option, then the
+environment, then the TOML file named by `PURCHASE_SYNC_CONFIG`, then code defaults. Anything
+that spends money (the API's address, its tokens) has no default outside the sandbox: a missing
+setting is a one-line `UserError`, never a guess.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
+
+from schemas.errors import UserError
+
+if TYPE_CHECKING:
+    from shanjing import TokenStore
+
+ENV_BASE_URL = "SHANJING_BASE_URL"
+ENV_ACCESS_TOKEN = "SHANJING_ACCESS_TOKEN"
+ENV_REFRESH_TOKEN = "SHANJING_REFRESH_TOKEN"
+ENV_LEDGER_URL = "PURCHASE_SYNC_LEDGER_URL"
+ENV_TOKEN_BLOCK = "PURCHASE_SYNC_TOKEN_BLOCK"
+ENV_API_BUDGET = "PURCHASE_SYNC_API_BUDGET"
+ENV_CONFIG = "PURCHASE_SYNC_CONFIG"
+ENV_TIMEZONE = "PURCHASE_SYNC_TIMEZONE"
+
+DEFAULT_LEDGER_URL = "sqlite:///data/ledger.sqlite"
+DEFAULT_TIMEZONE = "Asia/Kuala_Lumpur"  # Lazada MY shop-local time; nightly windows follow it
+
+Reprocess = Literal["missing", "failed", "all"]
+
+
+class Limits(BaseModel):
+    """Throughput and safety rails of one run (a form in the Prefect UI).
+
+    Unset fields fall back to the TOML config, then to the submit stage's defaults.
+    """
+
+    max_concurrency: int | None = Field(
+        None, ge=1, le=1024, description="purchase requests in flight at once"
+    )
+    rate_limit: float | None = Field(None, gt=0, description="API requests per second for this run")
+    max_purchases: int | None = Field(
+        None, ge=0, description="refuse to create more purchases than this in one run"
+    )
+    max_amount: Decimal | None = Field(
+        None, ge=0, description="refuse to create more than this many CNY in one run (e.g. 5000.00)"
+    )
+    api_budget: str | None = Field(
+        None,
+        description=(
+            "name of a Prefect global concurrency limit (with slot decay) holding the API's "
+            f"request budget shared by every worker; default ${ENV_API_BUDGET}"
+        ),
+    )
+
+
+def env(name: str) -> str | None:
+    """An environment variable, with empty strings treated as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def ledger_url(explicit: str | None = None) -> str:
+    """The ledger's SQLAlchemy URL; for a SQLite file, its directory is created."""
+    url = explicit or env(ENV_LEDGER_URL) or DEFAULT_LEDGER_URL
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:":
+        path = Path(url[len(prefix) :].split("?", 1)[0])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the ledger directory {path.parent}: {exc}") from None
+    return url
+
+
+def api_budget(explicit: str | None) -> str | None:
+    """The global concurrency limit that rations API calls across workers, if any."""
+    return explicit or env(ENV_API_BUDGET)
+
+
+def timezone(name: str | None = None) -> ZoneInfo:
+    """The shop's time zone, which decides what "yesterday" means for a nightly run."""
+    key = name or env(ENV_TIMEZONE) or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"unknown time zone {key!r} (use an IANA name, e.g. Asia/Kuala_Lumpur)"
+        ) from None
+
+
+def amount_to_fen(amount: Decimal | str | None) -> int | None:
+    """CNY amount -> integer fen, refusing fractions of a fen rather than rounding money."""
+    if amount is None:
+        return None
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise UserError(f"max amount {amount!r} is not a number (e.g. 5000.00)") from None
+    fen = value * 100
+    if value < 0 or fen != fen.to_integral_value():
+        raise UserError(
+            f"max amount {amount} must be a non-negative CNY amount with at most 2 decimals"
+        )
+    return int(fen)
+
+
+def config_file() -> dict[str, Any]:
+    """The `[submit]` table of the TOML file named by `PURCHASE_SYNC_CONFIG` (empty if unset)."""
+    path = env(ENV_CONFIG)
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise UserError(f"cannot read config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"config {path} is not valid TOML: {exc}") from None
+    section = data.get("submit", data)
+    if not isinstance(section, dict):
+        raise UserError(f"config {path}: [submit] must be a table")
+    return section
+
+
+@dataclass(frozen=True)
+class ApiConnection:
+    """Where the API is and where its tokens live. The repr never shows a token."""
+
+    base_url: str
+    tokens: TokenStore
+    source: str  # "sandbox", "secret-block:<name>", "environment"
+
+    def __repr__(self) -> str:
+        return f"ApiConnection({self.base_url!r}, tokens from {self.source})"
+
+
+def api_connection(base_url: str | None = None, *, sandbox: bool = False) -> ApiConnection:
+    """Resolve the API address and token store, or refuse with a one-line reason.
+
+    Without the sandbox, `SHANJING_BASE_URL` (or an explicit URL) is required: there is no
+    silent default for an API that spends money. Tokens come from the Secret block named by
+    `PURCHASE_SYNC_TOKEN_BLOCK` when set (refreshed tokens are written back to it), else from
+    `SHANJING_ACCESS_TOKEN`/`SHANJING_REFRESH_TOKEN`.
+    """
+    from shanjing import StaticTokenStore
+
+    if sandbox:
+        if not base_url:
+            raise UserError("the sandbox run has no API address (start the sandbox first)")
+        from sandbox.config import DEFAULT_ACCESS_TOKEN, DEFAULT_REFRESH_TOKEN
+
+        return ApiConnection(
+            base_url, StaticTokenStore(DEFAULT_ACCESS_TOKEN, DEFAULT_REFRESH_TOKEN), "sandbox"
+        )
+    url = base_url or env(ENV_BASE_URL)
+    if not url:
+        raise UserError(
+            f"{ENV_BASE_URL} is not set: set it to the Shanjing API address, or use --sandbox"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise UserError(f"{ENV_BASE_URL} must start with http:// or https://")
+    block = env(ENV_TOKEN_BLOCK)
+    if block:
+        return ApiConnection(url, secret_token_store(block), f"secret-block:{block}")
+    access = env(ENV_ACCESS_TOKEN)
+    if not access:
+        raise UserError(
+            f"no API token: set {ENV_ACCESS_TOKEN} (and {ENV_REFRESH_TOKEN}) or "
+            f"{ENV_TOKEN_BLOCK} to a Prefect Secret block holding both"
+        )
+    return ApiConnection(url, StaticTokenStore(access, env(ENV_REFRESH_TOKEN) or ""), "environment")
+
+
+def secret_token_store(block_name: str) -> TokenStore:
+    """A token store backed by a Prefect Secret block (JSON holding the token pair)."""
+    try:
+        from shanjing.prefect_store import SecretBlockTokenStore
+    except ImportError:
+        from purchase_sync.secret_store import SecretBlockTokenStore
+    return SecretBlockTokenStore(block_name)
