@@ -34,44 +34,37 @@ RESULTS_KEY = "purchase-sync-results"
 MAX_TABLE_ROWS = 1_000
 MAX_TABLE_BYTES = 1 << 20  # 1 MiB of JSON per artifact, far under the 5 MiB request cap
 
-# Reject columns whose values are about a person; their values are masked in artifacts.
-PERSONAL_COLUMNS = {
-    "customer_name": "name",
-    "customer_first_name": "name",
-    "customer_last_name": "name",
-    "receiver_name": "name",
-    "shipping_name": "name",
-    "billing_name": "name",
-    "receiver_phone": "phone",
-    "shipping_phone": "phone",
-    "shipping_phone2": "phone",
-    "billing_phone": "phone",
-    "phone": "phone",
-    "receiver_address": "address",
-    "shipping_address": "address",
-    "billing_address": "address",
-    "address": "address",
-    "email": "email",
-    "customer_email": "email",
-}
-
 Masker = Callable[[Any, str], str]
 
 
 def _default_mask(value: Any, kind: str) -> str:
-    from transforms import mask_pii
+    from transforms.pii import mask_pii
 
     return mask_pii(value, kind)
 
 
 def personal_kind(column: str | None) -> str | None:
-    """The kind of personal data a column holds (name, phone, address, email), or None."""
+    """The kind of personal data a column holds (name, phone, address, ...), or None.
+
+    The ingest stage's column list decides first; the name heuristics catch columns it does not
+    know (a new export layout), erring on the side of masking.
+    """
     if not column:
         return None
-    key = column.strip().lower().replace(" ", "_").replace("-", "_")
-    if key in PERSONAL_COLUMNS:
-        return PERSONAL_COLUMNS[key]
-    for word, kind in (("phone", "phone"), ("address", "address"), ("email", "email")):
+    from transforms.pii import PII_COLUMNS
+
+    if column in PII_COLUMNS:
+        return PII_COLUMNS[column]
+    key = column.strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+    for word, kind in (
+        ("phone", "phone"),
+        ("mobile", "phone"),
+        ("addr", "address"),
+        ("email", "email"),
+        ("postcode", "postcode"),
+        ("zip", "postcode"),
+        ("registration", "text"),
+    ):
         if word in key:
             return kind
     if key.endswith("name") and not key.startswith(("item", "product", "sku", "shop", "seller")):

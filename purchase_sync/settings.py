@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from schemas.errors import UserError
 
 if TYPE_CHECKING:
-    from shanjing import TokenStore
+    from shanjing.auth import TokenStore
 
 ENV_BASE_URL = "SHANJING_BASE_URL"
 ENV_ACCESS_TOKEN = "SHANJING_ACCESS_TOKEN"
@@ -153,7 +153,7 @@ def api_connection(base_url: str | None = None, *, sandbox: bool = False) -> Api
     `PURCHASE_SYNC_TOKEN_BLOCK` when set (refreshed tokens are written back to it), else from
     `SHANJING_ACCESS_TOKEN`/`SHANJING_REFRESH_TOKEN`.
     """
-    from shanjing import StaticTokenStore
+    from shanjing.auth import StaticTokenStore
 
     if sandbox:
         if not base_url:
@@ -173,13 +173,12 @@ def api_connection(base_url: str | None = None, *, sandbox: bool = False) -> Api
     block = env(ENV_TOKEN_BLOCK)
     if block:
         return ApiConnection(url, secret_token_store(block), f"secret-block:{block}")
-    access = env(ENV_ACCESS_TOKEN)
-    if not access:
+    if not env(ENV_ACCESS_TOKEN):
         raise UserError(
-            f"no API token: set {ENV_ACCESS_TOKEN} (and {ENV_REFRESH_TOKEN}) or "
+            f"no API token: set {ENV_ACCESS_TOKEN} and {ENV_REFRESH_TOKEN}, or "
             f"{ENV_TOKEN_BLOCK} to a Prefect Secret block holding both"
         )
-    return ApiConnection(url, StaticTokenStore(access, env(ENV_REFRESH_TOKEN) or ""), "environment")
+    return ApiConnection(url, StaticTokenStore.from_env(), "environment")
 
 
 def secret_token_store(block_name: str) -> TokenStore:
