@@ -1,0 +1,48 @@
+"""Durable purchase state: the exactly-once guarantee of the submit stage lives here.
+
+See `ledger.core` for the state machine and docs/submit.md for the rules around it.
+"""
+
+from __future__ import annotations
+
+from ledger.core import (
+    DEFAULT_URL,
+    PAYLOAD_CHANGED,
+    CacheEntry,
+    Claim,
+    Ledger,
+    LineResult,
+    Outcome,
+    PurchaseRecord,
+    ReconcileItem,
+    RegisterReport,
+    Reprocess,
+    SettleReport,
+    State,
+)
+from ledger.schema import SCHEMA_VERSION
+
+__all__ = [
+    "DEFAULT_URL",
+    "PAYLOAD_CHANGED",
+    "SCHEMA_VERSION",
+    "CacheEntry",
+    "Claim",
+    "Ledger",
+    "LineResult",
+    "Outcome",
+    "PurchaseRecord",
+    "ReconcileItem",
+    "RegisterReport",
+    "Reprocess",
+    "SettleReport",
+    "State",
+    "ledger_url_from_env",
+]
+
+
+def ledger_url_from_env() -> str:
+    """`PURCHASE_SYNC_LEDGER_URL`, or the SQLite default next to the data directory."""
+    import os
+
+    return os.environ.get("PURCHASE_SYNC_LEDGER_URL") or DEFAULT_URL

@@ -1,0 +1,331 @@
+"""The ledger's state machine on SQLite and PostgreSQL (no API involved)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from ledger import (
+    PAYLOAD_CHANGED,
+    CacheEntry,
+    Ledger,
+    LineResult,
+    Outcome,
+    State,
+)
+from ledger import payload as payload_json
+from ledger.schema import meta
+from schemas.errors import UserError
+
+from .factories import line, many, purchase
+
+
+def test_payload_round_trip_is_exact() -> None:
+    p = purchase("1001", (line(1, quantity=3, revenue="12.34"), line(2, "554456348334", "")))
+    back = payload_json.from_json(payload_json.to_json(p))
+    assert back == p
+    assert back.payload_hash() == p.payload_hash()
+
+
+def test_create_schema_is_idempotent_and_versioned(ledger: Ledger) -> None:
+    ledger.create_schema()
+    assert ledger.schema_version() == 1
+    with ledger.engine.begin() as conn:
+        conn.execute(meta.update().values(value="99"))
+    with pytest.raises(UserError, match="newer"):
+        ledger.create_schema()
+
+
+def test_register_inserts_once_and_is_idempotent(ledger: Ledger) -> None:
+    ps = many(5)
+    rep = ledger.register(ps + ps[:1], "run-1")
+    assert rep.inserted == 5 and rep.duplicates_in_input == 1
+    rep2 = ledger.register(ps, "run-2")
+    assert rep2.inserted == 0 and rep2.unchanged == 5
+    assert ledger.counts() == {
+        "planned": 5,
+        "submitting": 0,
+        "created": 0,
+        "failed": 0,
+        "unknown": 0,
+    }
+    assert sorted(ledger.load_purchases(), key=lambda p: p.outer_purchase_id) == sorted(
+        ps, key=lambda p: p.outer_purchase_id
+    )
+
+
+def test_changed_payload_is_flagged_not_resent(ledger: Ledger) -> None:
+    p = purchase("2001")
+    ledger.register([p], "r1")
+    changed = dataclasses.replace(p, lines=(line(1, quantity=2),))
+    rep = ledger.register([changed], "r2")
+    assert rep.payload_changed == (p.outer_purchase_id,)
+    rec = ledger.results_rows([p.outer_purchase_id])[p.outer_purchase_id]
+    assert rec.state is State.FAILED and rec.error_code == PAYLOAD_CHANGED
+    assert rec.payload_hash == p.payload_hash()  # the old payload is kept, the new one aside
+    # Seen again: still flagged, nothing else moves.
+    assert ledger.register([changed], "r3").payload_changed == (p.outer_purchase_id,)
+    assert ledger.claim("r3", 10, 60) == []
+    # reprocess=all adopts the new payload.
+    rep = ledger.register([changed], "r4", reprocess="all")
+    assert rep.adopted == (p.outer_purchase_id,)
+    assert ledger.states([p.outer_purchase_id])[p.outer_purchase_id] == (
+        State.PLANNED,
+        changed.payload_hash(),
+    )
+    assert ledger.load_purchases(ids=[p.outer_purchase_id]) == [changed]
+
+
+def test_changed_payload_on_created_purchase_is_only_flagged(ledger: Ledger) -> None:
+    p = purchase("2002")
+    ledger.register([p], "r1")
+    [c] = ledger.claim("r1", 10, 60)
+    ledger.record("r1", [Outcome(c.outer_purchase_id, State.CREATED, purchase_ids=("356",))])
+    changed = dataclasses.replace(p, lines=(line(1, quantity=5),))
+    for reprocess in ("missing", "all"):
+        ledger.register([changed], "r2", reprocess=reprocess)
+        rec = ledger.results_rows([p.outer_purchase_id])[p.outer_purchase_id]
+        assert rec.state is State.CREATED and rec.payload_changed
+        assert rec.error_code == PAYLOAD_CHANGED and rec.purchase_ids == ("356",)
+    assert ledger.claim("r2", 10, 60) == []
+
+
+def test_failed_purchases_rerun_only_on_request(ledger: Ledger) -> None:
+    ps = many(3)
+    ledger.register(ps, "r1")
+    assert ledger.mark_failed("r1", [(ps[0].outer_purchase_id, "ITEM_NOT_IN_POOL", "x")]) == 1
+    rep = ledger.register(ps, "r2", reprocess="missing")
+    assert rep.failed_kept == 1 and rep.unchanged == 2
+    assert ledger.counts()["failed"] == 1
+    rep = ledger.register(ps, "r3", reprocess="failed")
+    assert rep.requeued == 1
+    assert ledger.counts()["planned"] == 3
+
+
+def test_claim_sets_lease_and_is_exclusive(ledger: Ledger) -> None:
+    ps = many(4)
+    ledger.register(ps, "r1")
+    claims = ledger.claim("r1", 3, 60)
+    assert len(claims) == 3 and all(c.attempts == 1 for c in claims)
+    assert ledger.counts()["submitting"] == 3
+    rest = ledger.claim("r2", 10, 60)
+    assert len(rest) == 1
+    assert ledger.claim("r3", 10, 60) == []
+
+
+def test_claim_among_skips_other_payloads(ledger: Ledger) -> None:
+    a, b = many(2)
+    ledger.register([a, b], "r1")
+    got = ledger.claim(
+        "r1",
+        10,
+        60,
+        among={a.outer_purchase_id: "not-the-hash", b.outer_purchase_id: b.payload_hash()},
+    )
+    assert [c.outer_purchase_id for c in got] == [b.outer_purchase_id]
+
+
+def test_release_undoes_a_claim(ledger: Ledger) -> None:
+    ps = many(2)
+    ledger.register(ps, "r1")
+    claims = ledger.claim("r1", 10, 60)
+    assert ledger.release("other-run", [c.outer_purchase_id for c in claims]) == 0
+    assert ledger.release("r1", [c.outer_purchase_id for c in claims]) == 2
+    again = ledger.claim("r2", 10, 60)
+    assert {c.attempts for c in again} == {1}
+
+
+def test_record_guards_non_created_outcomes_by_lease_owner(ledger: Ledger) -> None:
+    a, b = many(2)
+    ledger.register([a, b], "r1")
+    ledger.claim("r1", 10, 60)
+    n = ledger.record(
+        "intruder",
+        [
+            Outcome(a.outer_purchase_id, State.FAILED, "X", "no"),
+            Outcome(
+                b.outer_purchase_id,
+                State.CREATED,
+                purchase_ids=("3560000000000000123",),
+                payment_url="https://pay",
+                amount_fen=4600,
+                lines=(
+                    LineResult(
+                        "1",
+                        "600068435000185140",
+                        "4683815098027",
+                        2,
+                        2300,
+                        "3560000000000000123",
+                        "2912066688476065752",
+                    ),
+                ),
+            ),
+        ],
+    )
+    assert n == 1  # the created truth is written whoever records it; the failure is not
+    recs = ledger.results_rows([a.outer_purchase_id, b.outer_purchase_id])
+    assert recs[a.outer_purchase_id].state is State.SUBMITTING
+    rb = recs[b.outer_purchase_id]
+    assert rb.state is State.CREATED and rb.amount_fen == 4600
+    assert rb.lines["1"].sub_purchase_order_id == "2912066688476065752"
+    # created never moves back
+    assert ledger.record("r1", [Outcome(b.outer_purchase_id, State.UNKNOWN, "E", "e")]) == 0
+    assert ledger.record("r1", [Outcome(a.outer_purchase_id, State.UNKNOWN, "HTTP_503", "e")]) == 1
+    assert ledger.counts() == {
+        "planned": 0,
+        "submitting": 0,
+        "created": 1,
+        "failed": 0,
+        "unknown": 1,
+    }
+
+
+def test_reconcile_selection_respects_live_leases(ledger_url: str) -> None:
+    now = [1000.0]
+    led = Ledger(ledger_url, clock=lambda: now[0])
+    led.create_schema()
+    a, b, c, d = many(4)
+    led.register([a, b, c, d], "r")
+    led.claim("crashed", 1, 30, among=[a.outer_purchase_id])
+    led.claim("alive", 1, 3000, among=[b.outer_purchase_id])
+    led.claim("me", 1, 3000, among=[c.outer_purchase_id])
+    led.claim("x", 1, 3000, among=[d.outer_purchase_id])
+    led.record("x", [Outcome(d.outer_purchase_id, State.UNKNOWN, "TIMEOUT", "t")])
+    now[0] += 60
+    due = {i.outer_purchase_id: i for i in led.due_for_reconcile("me")}
+    assert set(due) == {a.outer_purchase_id, c.outer_purchase_id, d.outer_purchase_id}
+    assert due[d.outer_purchase_id].state is State.UNKNOWN
+    led.close()
+
+
+def test_settle_requeues_only_rows_unchanged_since_read(ledger: Ledger) -> None:
+    a, b, c = many(3)
+    ledger.register([a, b, c], "r")
+    ledger.claim("r", 10, 60)
+    ledger.record("r", [Outcome(x.outer_purchase_id, State.UNKNOWN, "T", "t") for x in (a, b, c)])
+    due = {i.outer_purchase_id: i for i in ledger.due_for_reconcile("r2")}
+    # Another run settles b first and claims it again: our stale view of b must not win.
+    ledger.settle([], [due[b.outer_purchase_id]], run_id="other")
+    assert ledger.claim("other", 10, 60, among=[b.outer_purchase_id])
+    rep = ledger.settle(
+        [Outcome(a.outer_purchase_id, State.CREATED, purchase_ids=("1",))],
+        [due[b.outer_purchase_id], due[c.outer_purchase_id]],
+        run_id="r2",
+    )
+    assert (rep.created, rep.requeued, rep.stale) == (1, 1, 1)
+    st = ledger.states([a.outer_purchase_id, b.outer_purchase_id, c.outer_purchase_id])
+    assert st[a.outer_purchase_id][0] is State.CREATED
+    assert st[b.outer_purchase_id][0] is State.SUBMITTING
+    assert st[c.outer_purchase_id][0] is State.PLANNED
+
+
+def test_settle_absent_with_changed_payload(ledger: Ledger) -> None:
+    p, q = many(2)
+    ledger.register([p, q], "r")
+    ledger.claim("r", 10, 60)
+    p2 = dataclasses.replace(p, lines=(line(1, quantity=9),))
+    q2 = dataclasses.replace(q, lines=(line(1, quantity=9),))
+    ledger.register([p2, q2], "r2")  # in flight: kept aside
+    due = {i.outer_purchase_id: i for i in ledger.due_for_reconcile("r")}
+    assert due[p.outer_purchase_id].has_pending
+    rep = ledger.settle([], [due[p.outer_purchase_id]], run_id="r")
+    assert rep.payload_changed == 1
+    rep = ledger.settle([], [due[q.outer_purchase_id]], run_id="r", adopt_pending=True)
+    assert rep.requeued == 1
+    st = ledger.states([p.outer_purchase_id, q.outer_purchase_id])
+    assert st[p.outer_purchase_id] == (State.FAILED, p.payload_hash())
+    assert st[q.outer_purchase_id] == (State.PLANNED, q2.payload_hash())
+
+
+def test_concurrent_claims_never_overlap(ledger_url: str) -> None:
+    """Several ledgers (own engines, as separate processes would have) claim at once."""
+    setup = Ledger(ledger_url)
+    setup.create_schema()
+    ps = many(300)
+    setup.register(ps, "seed")
+    got: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        led = Ledger(ledger_url)
+        mine: list[str] = []
+        try:
+            while True:
+                batch = led.claim(name, 7, 60)
+                if not batch:
+                    break
+                mine += [c.outer_purchase_id for c in batch]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            got[name] = mine
+            led.close()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    all_ids = [i for ids in got.values() for i in ids]
+    assert len(all_ids) == len(set(all_ids)) == 300
+    assert sum(1 for ids in got.values() if ids) >= 2
+    setup.close()
+
+
+def test_resolution_cache_honours_ttl(ledger_url: str) -> None:
+    now = [5000.0]
+    led = Ledger(ledger_url, clock=lambda: now[0])
+    led.create_schema()
+    e = CacheEntry(
+        "taobao", "718293045561", "ok", "600068435000185140", {"skus": [{"sku_id": "1"}]}, 4000.0
+    )
+    led.cache_put([e, CacheEntry("1688", "1", "ITEM_NOT_IN_POOL", None, {}, 4999.0)])
+    got = led.cache_get([("taobao", "718293045561"), ("1688", "1"), ("taobao", "2")], ttl_s=2000)
+    assert set(got) == {("taobao", "718293045561"), ("1688", "1")}
+    assert got[("taobao", "718293045561")].data == {"skus": [{"sku_id": "1"}]}
+    assert set(led.cache_get([("taobao", "718293045561"), ("1688", "1")], ttl_s=500)) == {
+        ("1688", "1")
+    }
+    led.cache_put([dataclasses.replace(e, fetched_at=4900.0, mp_id="9")])
+    assert (
+        led.cache_get([("taobao", "718293045561")], ttl_s=500)[("taobao", "718293045561")].mp_id
+        == "9"
+    )
+    led.close()
+
+
+def test_sqlite_uses_wal_and_full_sync(sqlite_url: str) -> None:
+    led = Ledger(sqlite_url)
+    led.create_schema()
+    with led.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    led.close()
+
+
+def test_ids_are_stored_as_strings(ledger: Ledger) -> None:
+    p = purchase("3001")
+    ledger.register([p], "r")
+    [c] = ledger.claim("r", 1, 60)
+    big = "2912066688476065752"
+    ledger.record(
+        "r",
+        [
+            Outcome(
+                c.outer_purchase_id,
+                State.CREATED,
+                purchase_ids=(big,),
+                lines=(LineResult("1", sub_purchase_order_id=big),),
+            )
+        ],
+    )
+    with ledger.engine.connect() as conn:
+        val = conn.execute(
+            sa.text("select sub_purchase_order_id from ledger_purchase_lines")
+        ).scalar()
+    assert val == big
