@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -35,6 +36,28 @@ MAX_TABLE_ROWS = 1_000
 MAX_TABLE_BYTES = 1 << 20  # 1 MiB of JSON per artifact, far under the 5 MiB request cap
 
 Masker = Callable[[Any, str], str]
+Listener = Callable[[str, Mapping[str, Any]], None]
+
+# In-process observers of a run (the command line's progress bar). A flow cannot take a callback
+# as a parameter, so the process that runs it registers one here; deployments have none.
+_listeners: list[Listener] = []
+
+
+@contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Receive the run's events (`submit` progress, ...) while the block runs."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+def notify(kind: str, **data: Any) -> None:
+    """Tell the in-process observers; an observer's failure never breaks the run."""
+    for listener in list(_listeners):
+        with suppress(Exception):
+            listener(kind, data)
 
 
 def _default_mask(value: Any, kind: str) -> str:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from schemas.errors import UserError
 
 if TYPE_CHECKING:
-    from shanjing.auth import TokenStore
+    from shanjing import TokenStore
 
 ENV_BASE_URL = "SHANJING_BASE_URL"
 ENV_ACCESS_TOKEN = "SHANJING_ACCESS_TOKEN"
@@ -153,7 +153,7 @@ def api_connection(base_url: str | None = None, *, sandbox: bool = False) -> Api
     `PURCHASE_SYNC_TOKEN_BLOCK` when set (refreshed tokens are written back to it), else from
     `SHANJING_ACCESS_TOKEN`/`SHANJING_REFRESH_TOKEN`.
     """
-    from shanjing.auth import StaticTokenStore
+    from shanjing import StaticTokenStore
 
     if sandbox:
         if not base_url:
@@ -183,8 +183,6 @@ def api_connection(base_url: str | None = None, *, sandbox: bool = False) -> Api
 
 def secret_token_store(block_name: str) -> TokenStore:
     """A token store backed by a Prefect Secret block (JSON holding the token pair)."""
-    try:
-        from shanjing.prefect_store import SecretBlockTokenStore
-    except ImportError:
-        from purchase_sync.secret_store import SecretBlockTokenStore
-    return SecretBlockTokenStore(block_name)
+    from shanjing.prefect_store import PrefectSecretTokenStore
+
+    return PrefectSecretTokenStore(block_name)
