@@ -429,9 +429,10 @@ class ShanjingClient:
                 retries += 1
                 self.stats.retries += 1
                 log.warning(
-                    "%s: %s; retry %d/%d in %.2fs",
+                    "%s: %s [request %s]; retry %d/%d in %.2fs",
                     endpoint,
-                    exc,
+                    exc.message,
+                    exc.request_id,
                     retries,
                     self.max_retries,
                     max(delay, self._gate.paused_for),
