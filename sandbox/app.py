@@ -845,7 +845,7 @@ def _check_address(value: Any, name: str, strict: bool) -> dict[str, str]:
         or not isinstance(value.get("country"), str)
         or not value["country"]
     ):
-        raise Rejection("RECEIVER_MISSING", f"{name} with a country is required")
+        raise Rejection("RECEIVER_MISSING", f"{name} must be an object with a country")
     if strict:
         for key in ("name", "address"):
             if not isinstance(value.get(key), str) or not value[key].strip():
