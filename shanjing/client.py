@@ -167,22 +167,23 @@ class ShanjingClient:
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         http_timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        headers = {"Accept": "application/json", "User-Agent": "purchase-sync/shanjing-client"}
         if transport == "aiohttp":
-            chosen: httpx.AsyncBaseTransport | None = AiohttpTransport(limits=limits)
+            chosen: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
         elif transport == "httpx":
-            chosen = None
+            chosen = httpx.AsyncHTTPTransport(limits=limits)
         elif isinstance(transport, httpx.AsyncBaseTransport):
             chosen = transport
         else:
             raise ValueError(f"unknown transport {transport!r}: use 'aiohttp' or 'httpx'")
+        # The one shared AsyncClient owns the pool (its aclose closes the transport). Requests
+        # go straight to its transport: the API needs none of the per-request cookie, redirect
+        # and auth machinery of AsyncClient.send, which cost ~30% of the client's CPU per call.
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=chosen,
-            limits=limits,
-            timeout=http_timeout,
-            headers=headers,
+            base_url=self.base_url, transport=chosen, timeout=http_timeout
         )
+        self._transport = chosen
+        self._timeout = http_timeout.as_dict()
+        self._urls = {name: httpx.URL(self.base_url + path) for name, path in ENDPOINTS.items()}
         _install_log_redaction()
 
     async def __aenter__(self) -> ShanjingClient:
@@ -460,6 +461,8 @@ class ShanjingClient:
     ) -> tuple[Any, str]:
         client_rid = uuid.uuid4().hex
         headers = {
+            "Accept": "application/json",
+            "User-Agent": "purchase-sync/shanjing-client",
             "Authorization": f"Bearer {tokens.access_token.get_secret_value()}",
             "X-Client-Request-Id": client_rid,
         }
@@ -475,13 +478,7 @@ class ShanjingClient:
                         break
                 sent = True
                 self.stats.requests[endpoint] += 1
-                response = await self._http.request(
-                    METHODS[endpoint],
-                    ENDPOINTS[endpoint],
-                    params=params,
-                    json=body,
-                    headers=headers,
-                )
+                response = await self._send(endpoint, params, body, headers)
         except (httpx.RequestError, aiohttp.ClientError, OSError) as exc:
             self.stats.transport_errors += 1
             if isinstance(exc, TimeoutError) and timer.expired():
@@ -496,6 +493,30 @@ class ShanjingClient:
                 raise error from None
             raise error from exc
         return self._handle(endpoint, response, client_rid, raw=bearer is not None)
+
+    async def _send(
+        self,
+        endpoint: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        url = self._urls[endpoint]
+        if params:
+            url = url.copy_merge_params(params)
+        request = httpx.Request(
+            METHODS[endpoint],
+            url,
+            json=body,
+            headers=headers,
+            extensions={"timeout": self._timeout},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _handle(
         self, endpoint: str, response: httpx.Response, client_rid: str, *, raw: bool

@@ -13,6 +13,7 @@ written digit for digit.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -60,8 +61,12 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _DIGITS = re.compile(r"\d+")
 
 
+@functools.lru_cache(maxsize=4096)
 def snake_key(key: str) -> str:
-    """`mpSkuId`, `mp_skuId`, `mp_sku_id` → `mp_sku_id`; `user_Id` → `user_id`."""
+    """`mpSkuId`, `mp_skuId`, `mp_sku_id` → `mp_sku_id`; `user_Id` → `user_id`.
+
+    Cached: responses repeat a few dozen key names, and this runs for every key of every object.
+    """
     return re.sub(r"_+", "_", _CAMEL_BOUNDARY.sub(r"_\1", key)).lower()
 
 
