@@ -1,0 +1,606 @@
+"""Order lines -> purchases: dedupe, window, status, SKU mapping, grouping.
+
+Every line leaves with one disposition (`purchasable`, `skipped_status`, `outside_window`,
+`duplicate`, `held`) or as a reject. An order is planned only whole: if any of its rows was
+rejected (here or while reading), its other lines are `held`, because a purchase that is created
+short of a line cannot be completed later under the same `outer_purchase_id`.
+
+All the work is vectorised: one sort of the purchasable lines, then segment boundaries give the
+purchase lines and purchases (no per-row Python).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.errors import UserError
+from schemas.ingest import DEFAULT_PURCHASABLE, DISPOSITIONS, STATUSES
+from schemas.records import PlannedLine, PlannedPurchase, Receiver, outer_purchase_id
+from transforms.frames import column, from_cents, to_cents, to_frame
+from transforms.lazada import normalise_status, reject_table
+from transforms.window import Window, parse_window
+
+PURCHASABLE, SKIPPED_STATUS, OUTSIDE_WINDOW, DUPLICATE, HELD = range(len(DISPOSITIONS))
+REJECTED = -1
+ORDER_KEY = ["marketplace", "country", "order_number"]
+LINE_ID_KEY = ["marketplace", "order_line_id"]
+# What an order line *is*; a second copy that differs here is a conflict, not an update.
+# (status, update time and receiver may change between two exports: the newest copy wins.)
+IDENTITY = ["country", "order_number", "seller_sku", "unit_price", "paid_price", "ordered_at"]
+TARGET = ["source_platform", "source_item_id", "source_sku_id", "source_spec_id"]
+RECEIVER = [
+    "receiver_name",
+    "receiver_phone",
+    "receiver_country",
+    "receiver_state",
+    "receiver_city",
+    "receiver_district",
+    "receiver_address",
+    "receiver_zip",
+]
+
+
+@dataclass
+class GroupResult:
+    order_lines: pd.DataFrame  # every accepted line, with `disposition` and its purchase
+    purchases: pd.DataFrame
+    purchase_lines: pd.DataFrame
+    rejects: pd.DataFrame  # rejected at this stage (duplicates, mapping, receiver)
+    counts: dict = field(default_factory=dict)
+
+
+def purchasable_statuses(statuses: Iterable[str] | str | None) -> frozenset[str]:
+    """The configured purchasable statuses, normalised like the export's (`Ready to ship` ok)."""
+    if statuses is None:
+        return DEFAULT_PURCHASABLE
+    items = statuses.split(",") if isinstance(statuses, str) else list(statuses)
+    raw = [s.strip() for s in items if s and s.strip()]
+    if not raw:
+        raise UserError("--statuses is empty")
+    normal = normalise_status(pa.array(raw, pa.string())).to_pylist()
+    unknown = sorted(s for s in normal if s not in STATUSES)
+    if unknown:
+        raise UserError(f"unknown status(es) in --statuses: {', '.join(unknown)}")
+    return frozenset(normal)
+
+
+def _as_window(since: object, until: object) -> Window:
+    if isinstance(since, Window):
+        return since
+    if isinstance(since, str | type(None)) and isinstance(until, str | type(None)):
+        return parse_window(since, until)
+    if isinstance(since, dt.date) and not isinstance(since, dt.datetime):
+        since = dt.datetime.combine(since, dt.time())
+    if isinstance(until, dt.date) and not isinstance(until, dt.datetime):
+        until = dt.datetime.combine(until, dt.time())
+    return Window(since, until)  # type: ignore[arg-type]
+
+
+def map_and_group(
+    order_lines: pd.DataFrame,
+    sku_map: pd.DataFrame,
+    *,
+    since: str | dt.datetime | Window | None = None,
+    until: str | dt.datetime | None = None,
+    statuses: Iterable[str] | str | None = DEFAULT_PURCHASABLE,
+    held_orders: Iterable[str] | pd.Series | None = None,
+) -> GroupResult:
+    """Give each line its disposition, map SKUs, group purchasable lines into purchases.
+
+    `held_orders`: order numbers with a row rejected earlier (e.g. `read_exports` rejects'
+    `order_number`); their lines are held rather than bought short.
+    """
+    window = _as_window(since, until)
+    wanted = purchasable_statuses(statuses)
+    lines = order_lines.reset_index(drop=True)
+    n = len(lines)
+    state = np.full(n, PURCHASABLE, np.int8)
+    rejects: list[dict] = []
+
+    _mark_duplicates(lines, state, rejects)
+
+    live = state == PURCHASABLE
+    if (window.since or window.until) and live.any():
+        _mark_window(lines, state, live, window)
+
+    live = state == PURCHASABLE
+    status_ok = lines["status"].isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
+    state[live & ~status_ok] = SKIPPED_STATUS
+
+    map_row = np.full(n, -1, np.int64)
+    cand = np.flatnonzero(state == PURCHASABLE)
+    if len(cand):
+        map_row[cand] = _lookup(lines, cand, sku_map)
+        _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
+        _reject_no_receiver(lines, state, rejects)
+
+    _hold(lines, state, held_orders)
+
+    purchases, purchase_lines, per_row = _group(lines, state, map_row, sku_map)
+    out_lines = _annotate(lines, state, map_row, sku_map, per_row)
+    reject_frame = to_frame(reject_table(rejects))
+    counts = _counts(lines, state, purchases, purchase_lines, reject_frame)
+    return GroupResult(out_lines, purchases, purchase_lines, reject_frame, counts)
+
+
+# --- dispositions --------------------------------------------------------------------------------
+
+
+def _mark_duplicates(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]) -> None:
+    """The same line id twice: identical -> keep the newest copy; different content -> reject all."""
+    ids = column(lines, "order_line_id")
+    if pc.count_distinct(ids, mode="all").as_py() == len(ids):  # the usual case, cheaply
+        return
+    dup = lines.duplicated(LINE_ID_KEY, keep=False).to_numpy()
+    sub = lines.loc[dup, [*LINE_ID_KEY, *IDENTITY, "updated_at"]]
+    nunique = sub.groupby(LINE_ID_KEY, sort=False, dropna=False)[IDENTITY].nunique(dropna=False)
+    differs = nunique > 1
+    conflicting = differs.any(axis=1)
+    if conflicting.any():
+        first_diff = differs[conflicting].idxmax(axis=1)  # first identity column that differs
+        keys = sub.set_index(LINE_ID_KEY).index
+        hit = keys.isin(first_diff.index)
+        rows = sub.index[hit]
+        col = first_diff.reindex(keys[hit]).to_numpy()
+        copies = sub.groupby(LINE_ID_KEY, sort=False).size().reindex(keys[hit]).to_numpy()
+        state[rows] = REJECTED
+        rejects.append(
+            _reject_rows(
+                lines,
+                rows,
+                "DUPLICATE_CONFLICT",
+                [
+                    f"order line id appears {k} times with different {c}"
+                    for k, c in zip(copies, col, strict=True)
+                ],
+                list(col),
+                [None] * len(rows),
+            )
+        )
+        sub = sub.loc[~hit]
+    ordered = sub.sort_values("updated_at", kind="stable", na_position="first")
+    older = ordered.index[ordered.duplicated(LINE_ID_KEY, keep="last").to_numpy()]
+    state[older] = DUPLICATE
+
+
+def _mark_window(lines: pd.DataFrame, state: np.ndarray, live: np.ndarray, window: Window) -> None:
+    """Outside the window, whole orders at a time: the order's first line's creation time."""
+    idx = np.flatnonzero(live)
+    sub = lines.loc[idx, [*ORDER_KEY, "ordered_at_local", "ordered_at"]]
+    by_order = sub.groupby(ORDER_KEY, sort=False)
+    local = by_order["ordered_at_local"].transform("min")
+    utc = by_order["ordered_at"].transform("min")
+    inside = window.contains(local, utc).to_numpy()
+    state[idx[~inside]] = OUTSIDE_WINDOW
+
+
+def _lookup(lines: pd.DataFrame, cand: np.ndarray, sku_map: pd.DataFrame) -> np.ndarray:
+    """The SKU map row of each candidate line (-1: none): by seller SKU, then by platform SKU id."""
+    found = np.full(len(cand), -1, np.int64)
+    if sku_map.empty:
+        return found
+    left = pa.table(
+        {
+            "marketplace": pc.take(column(lines, "marketplace"), cand),
+            "country": pc.take(column(lines, "country"), cand),
+            "seller_sku": pc.take(column(lines, "seller_sku"), cand),
+            "platform_sku_id": pc.take(column(lines, "platform_sku_id"), cand),
+            "_pos": pa.array(np.arange(len(cand))),
+        }
+    )
+    right = pa.table(
+        {
+            "marketplace": column(sku_map, "marketplace"),
+            "country": column(sku_map, "country"),
+            "seller_sku": column(sku_map, "seller_sku"),
+            "platform_sku_id": column(sku_map, "platform_sku_id"),
+            "_map": pa.array(np.arange(len(sku_map))),
+        }
+    )
+    keys = ["marketplace", "country", "seller_sku"]
+    hit = left.select([*keys, "_pos"]).join(right.select([*keys, "_map"]), keys=keys)
+    found[hit["_pos"].to_numpy()] = hit["_map"].to_numpy()
+    missing = found < 0
+    if missing.any():  # fallback: the platform SKU id, preferring approved map rows
+        keys = ["marketplace", "country", "platform_sku_id"]
+        by_id = sku_map.assign(_map=np.arange(len(sku_map)))
+        by_id = by_id[by_id["platform_sku_id"].notna()]
+        by_id = by_id.sort_values("status", key=lambda s: s != "approved", kind="stable")
+        by_id = by_id.drop_duplicates(keys)
+        right = pa.table({k: column(by_id, k) for k in keys}).append_column(
+            "_map", pa.array(by_id["_map"].to_numpy())
+        )
+        rest = left.filter(pa.array(missing)).select([*keys, "_pos"])
+        hit = rest.join(right, keys=keys)
+        found[hit["_pos"].to_numpy()] = hit["_map"].to_numpy()
+    return found
+
+
+def _reject_unmapped(lines, cand, map_row, sku_map, state, rejects) -> None:
+    rows = cand[map_row[cand] < 0]
+    if len(rows):
+        state[rows] = REJECTED
+        values = pc.take(column(lines, "seller_sku"), pa.array(rows)).to_pylist()
+        rejects.append(
+            _reject_rows(
+                lines,
+                rows,
+                "UNMAPPED_SKU",
+                "seller SKU is not in the SKU map for this marketplace and country",
+                "seller_sku",
+                values,
+            )
+        )
+    mapped = cand[map_row[cand] >= 0]
+    if len(mapped):
+        status = sku_map["status"].to_numpy(dtype=object)[map_row[mapped]]
+        rows = mapped[status != "approved"]
+        if len(rows):
+            state[rows] = REJECTED
+            st = sku_map["status"].to_numpy(dtype=object)[map_row[rows]]
+            skus = pc.take(column(lines, "seller_sku"), pa.array(rows)).to_pylist()
+            rejects.append(
+                _reject_rows(
+                    lines,
+                    rows,
+                    "SKU_NOT_APPROVED",
+                    [
+                        f"SKU map row for {s} is {t}, not approved"
+                        for s, t in zip(skus, st, strict=True)
+                    ],
+                    "status",
+                    list(st),
+                )
+            )
+
+
+def _reject_no_receiver(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]) -> None:
+    cand = state == PURCHASABLE
+    for name in ("receiver_name", "receiver_address"):
+        rows = np.flatnonzero(cand & lines[name].isna().to_numpy())
+        if len(rows):
+            state[rows] = REJECTED
+            cand[rows] = False
+            rejects.append(
+                _reject_rows(
+                    lines,
+                    rows,
+                    "MISSING_RECEIVER",
+                    f"{name} is empty on a purchasable line",
+                    name,
+                    [None] * len(rows),
+                )
+            )
+
+
+def _hold(lines: pd.DataFrame, state: np.ndarray, held_orders: object) -> None:
+    """Purchasable lines of an order that lost a row to the rejects wait for the whole order."""
+    numbers = pc.take(column(lines, "order_number"), pa.array(np.flatnonzero(state == REJECTED)))
+    held = [numbers]
+    if held_orders is not None:
+        extra = pa.array(pd.Series(held_orders, dtype="object").dropna().astype(str), pa.string())
+        held.append(extra)
+    value_set = pc.unique(pa.chunked_array(held, pa.string()).combine_chunks())
+    if len(value_set) == 0:
+        return
+    live = state == PURCHASABLE
+    in_held = pc.is_in(column(lines, "order_number"), value_set=value_set)
+    state[live & pc.fill_null(in_held, False).to_numpy(zero_copy_only=False)] = HELD
+
+
+def _reject_rows(lines, rows, code, reason, column_name, values) -> dict:
+    take = pa.array(rows)
+    n = len(rows)
+    return {
+        "source_file": pc.take(column(lines, "source_file"), take),
+        "source_row": lines["source_row"].to_numpy()[rows],
+        "order_line_id": pc.take(column(lines, "order_line_id"), take),
+        "order_number": pc.take(column(lines, "order_number"), take),
+        "reason_code": [code] * n,
+        "reason": reason if isinstance(reason, list) else [reason] * n,
+        "column": column_name if isinstance(column_name, list) else [column_name] * n,
+        "value": pa.array(values, pa.string()),
+    }
+
+
+# --- grouping ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _PerRow:
+    rows: np.ndarray  # positions (in `lines`) of the purchasable rows
+    outer_purchase_id: pa.Array  # per purchasable row, aligned with `rows`
+    order_line_no: pa.Array
+
+
+_TEXT = pa.string()
+_MONEY = pa.decimal128(18, 2)
+PURCHASE_LINE_SCHEMA = pa.schema(
+    [
+        ("outer_purchase_id", _TEXT),
+        ("order_line_no", _TEXT),
+        ("marketplace", _TEXT),
+        ("country", _TEXT),
+        ("order_number", _TEXT),
+        *[(name, _TEXT) for name in TARGET],
+        ("quantity", pa.int64()),
+        ("units", pa.int64()),
+        ("seller_sku", _TEXT),
+        ("title", _TEXT),
+        ("order_line_ids", pa.list_(_TEXT)),
+        ("revenue", _MONEY),
+        ("currency", _TEXT),
+    ]
+)
+PURCHASE_SCHEMA = pa.schema(
+    [
+        ("outer_purchase_id", _TEXT),
+        ("marketplace", _TEXT),
+        ("country", _TEXT),
+        ("order_number", _TEXT),
+        ("ordered_at", pa.timestamp("us", tz="UTC")),
+        ("ordered_at_local", pa.timestamp("us")),
+        ("currency", _TEXT),
+        ("revenue", _MONEY),
+        ("n_lines", pa.int64()),
+        ("units", pa.int64()),
+        ("quantity", pa.int64()),
+        *[(name, _TEXT) for name in RECEIVER],
+    ]
+)
+# Purchasable lines are sorted by these; segments of equal prefixes are purchases and lines.
+SORT_KEYS = [*ORDER_KEY, "source_item_id", "source_sku_id", "source_spec_id", "source_platform",
+             "seller_sku", "order_line_id"]  # fmt: skip
+
+
+def _group(lines, state, map_row, sku_map) -> tuple[pd.DataFrame, pd.DataFrame, _PerRow]:
+    """Purchases and purchase lines from one sort of the purchasable lines (no per-row Python)."""
+    rows = np.flatnonzero(state == PURCHASABLE)
+    if not len(rows):
+        empty = _PerRow(rows, pa.array([], _TEXT), pa.array([], _TEXT))
+        return (
+            to_frame(PURCHASE_SCHEMA.empty_table()),
+            to_frame(PURCHASE_LINE_SCHEMA.empty_table()),
+            empty,
+        )
+    take, mtake = pa.array(rows), pa.array(map_row[rows])
+    p = pa.table(
+        {
+            **{
+                k: pc.take(column(lines, k), take)
+                for k in [*ORDER_KEY, "seller_sku", "order_line_id"]
+            },
+            **{k: pc.take(column(sku_map, k), mtake) for k in TARGET},
+        }
+    )
+    order = pc.sort_indices(p, sort_keys=[(k, "ascending") for k in SORT_KEYS]).to_numpy()
+    p = p.take(pa.array(order))
+    src = rows[order]  # positions in `lines`, in sorted order
+    m = len(src)
+    mult = sku_map["qty_multiplier"].to_numpy(np.int64)[map_row[src]]
+    cents = to_cents(pc.take(column(lines, "paid_price"), pa.array(src)))
+
+    order_start = _starts(p, ORDER_KEY)
+    line_start = order_start | _starts(p, TARGET)
+    seller_start = line_start | _starts(p, ["seller_sku"])
+    o_idx, l_idx, s_idx = (np.flatnonzero(x) for x in (order_start, line_start, seller_start))
+    order_of_row = np.cumsum(order_start) - 1
+    line_of_row = np.cumsum(line_start) - 1
+    order_of_line = order_of_row[l_idx]
+    first_line = np.searchsorted(order_of_line, np.arange(len(o_idx)))
+    line_no = np.arange(len(l_idx)) - first_line[order_of_line] + 1
+
+    ids = pa.array(
+        list(
+            map(
+                outer_purchase_id,
+                p["marketplace"].take(o_idx).to_pylist(),
+                p["country"].take(o_idx).to_pylist(),
+                p["order_number"].take(o_idx).to_pylist(),
+            )
+        ),
+        _TEXT,
+    )
+
+    def sorted_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
+        return p[name].take(pa.array(idx))
+
+    def source_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
+        return pc.take(column(lines, name), pa.array(src[idx]))
+
+    line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
+    sellers_per_line = np.bincount(line_of_row[s_idx], minlength=len(l_idx))
+    seller_lists = pa.ListArray.from_arrays(
+        pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
+        sorted_at("seller_sku", s_idx).combine_chunks(),
+    )
+    purchase_lines = pa.table(
+        {
+            "outer_purchase_id": ids.take(pa.array(order_of_line)),
+            "order_line_no": pc.cast(pa.array(line_no), _TEXT),
+            **{k: sorted_at(k, l_idx) for k in ORDER_KEY},
+            **{k: sorted_at(k, l_idx) for k in TARGET},
+            "quantity": pa.array(np.add.reduceat(mult, l_idx)),
+            "units": pa.array(np.diff(np.r_[l_idx, m]).astype(np.int64)),
+            "seller_sku": pc.binary_join(seller_lists, ","),
+            "title": source_at("item_name", l_idx),
+            "order_line_ids": pa.ListArray.from_arrays(
+                line_offsets, p["order_line_id"].combine_chunks()
+            ),
+            "revenue": from_cents(np.add.reduceat(cents, l_idx)),
+            "currency": source_at("currency", l_idx),
+        },
+        schema=PURCHASE_LINE_SCHEMA,
+    )
+    utc = _micros(lines["ordered_at"])[src]
+    local = _micros(lines["ordered_at_local"])[src]
+    purchases = pa.table(
+        {
+            "outer_purchase_id": ids,
+            **{k: sorted_at(k, o_idx) for k in ORDER_KEY},
+            "ordered_at": pa.array(np.minimum.reduceat(utc, o_idx)).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
+            "ordered_at_local": pa.array(np.minimum.reduceat(local, o_idx)).cast(
+                pa.timestamp("us")
+            ),
+            "currency": source_at("currency", o_idx),
+            "revenue": from_cents(np.add.reduceat(cents, o_idx)),
+            "n_lines": pa.array(np.bincount(order_of_line, minlength=len(o_idx)).astype(np.int64)),
+            "units": pa.array(np.diff(np.r_[o_idx, m]).astype(np.int64)),
+            "quantity": pa.array(np.add.reduceat(mult, o_idx)),
+            **{k: source_at(k, o_idx) for k in RECEIVER},
+        },
+        schema=PURCHASE_SCHEMA,
+    )
+    per_row = _PerRow(
+        rows=src,
+        outer_purchase_id=ids.take(pa.array(order_of_row)),
+        order_line_no=pc.cast(pa.array(line_no[line_of_row]), _TEXT),
+    )
+    return to_frame(purchases), to_frame(purchase_lines), per_row
+
+
+def _micros(times: pd.Series) -> np.ndarray:
+    return times.dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _starts(table: pa.Table, names: list[str]) -> np.ndarray:
+    """True where a sorted table's row differs from the previous one in any of `names`."""
+    n = table.num_rows
+    start = np.zeros(n, bool)
+    if n == 0:
+        return start
+    start[0] = True
+    for name in names:
+        values = pc.fill_null(table[name].combine_chunks(), "\x00")
+        changed = pc.not_equal(values.slice(1), values.slice(0, n - 1))
+        start[1:] |= changed.to_numpy(zero_copy_only=False)
+    return start
+
+
+def _annotate(lines, state, map_row, sku_map, per_row: _PerRow) -> pd.DataFrame:
+    """The accepted lines with disposition, SKU-map target and purchase (null when not bought)."""
+    n = len(lines)
+    keep = np.flatnonzero(state != REJECTED)
+    disposition = pc.take(pa.array(list(DISPOSITIONS)), pa.array(state[keep].astype(np.int32)))
+    mapped = map_row[keep] >= 0
+    mrow = pa.array(np.where(mapped, map_row[keep], 0), mask=~mapped)
+    target = {
+        name: pc.take(column(sku_map, name), mrow)
+        if len(sku_map)
+        else pa.nulls(len(keep), pa.string())
+        for name in TARGET
+    }
+    mult = sku_map["qty_multiplier"].to_numpy(np.int64) if len(sku_map) else np.zeros(1, np.int64)
+    where = np.full(n, -1, np.int64)
+    where[per_row.rows] = np.arange(len(per_row.rows))
+    pos = where[keep]
+    bought = pos >= 0
+    ptake = pa.array(np.where(bought, pos, 0), mask=~bought)
+    extra = pa.table(
+        {
+            "disposition": disposition,
+            **target,
+            "qty_multiplier": pa.array(
+                np.where(mapped, mult[np.where(mapped, map_row[keep], 0)], 0),
+                pa.int64(),
+                mask=~mapped,
+            ),
+            "outer_purchase_id": pc.take(per_row.outer_purchase_id, ptake)
+            if len(per_row.rows)
+            else pa.nulls(len(keep), pa.string()),
+            "order_line_no": pc.take(per_row.order_line_no, ptake)
+            if len(per_row.rows)
+            else pa.nulls(len(keep), pa.string()),
+        }
+    )
+    base = lines.iloc[keep] if len(keep) < n else lines
+    base = base.reset_index(drop=True)
+    extra_frame = extra.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t))
+    return pd.concat([base, extra_frame], axis=1)
+
+
+def _counts(lines, state, purchases, purchase_lines, rejects) -> dict:
+    codes, n = np.unique(state[state >= 0], return_counts=True)
+    by_disposition = {name: 0 for name in DISPOSITIONS}
+    by_disposition.update({DISPOSITIONS[c]: int(k) for c, k in zip(codes, n, strict=True)})
+    skipped = lines.loc[state == SKIPPED_STATUS, "status"].value_counts()
+    revenue: dict[str, str] = {}
+    if len(purchases):
+        cents = pd.Series(to_cents(purchases["revenue"]), index=purchases.index)
+        for cur, total in cents.groupby(purchases["currency"].astype(str)).sum().items():
+            revenue[str(cur)] = str(from_cents(np.array([total]))[0].as_py())
+    return {
+        "lines_in": len(lines),
+        "lines_by_disposition": by_disposition,
+        "skipped_by_status": {str(k): int(v) for k, v in skipped.items()},
+        "rejected_by_reason": {
+            str(k): int(v) for k, v in rejects["reason_code"].value_counts().items()
+        },
+        "purchases": len(purchases),
+        "purchase_lines": len(purchase_lines),
+        "units_planned": int(purchases["units"].sum()) if len(purchases) else 0,
+        "quantity_planned": int(purchases["quantity"].sum()) if len(purchases) else 0,
+        "revenue_by_currency": revenue,
+    }
+
+
+def to_planned_purchases(
+    purchases: pd.DataFrame, purchase_lines: pd.DataFrame
+) -> list[PlannedPurchase]:
+    """The hand-off records for the submit stage, one per purchase (lines in `order_line_no` order)."""
+    lines_by_purchase: dict[str, list[PlannedLine]] = {}
+    table = pa.Table.from_pandas(purchase_lines, preserve_index=False)
+    for row in table.to_pylist():
+        lines_by_purchase.setdefault(row["outer_purchase_id"], []).append(
+            PlannedLine(
+                order_line_no=row["order_line_no"],
+                source_platform=row["source_platform"],
+                source_item_id=row["source_item_id"],
+                source_sku_id=row["source_sku_id"] or "",
+                source_spec_id=row["source_spec_id"] or "",
+                quantity=int(row["quantity"]),
+                seller_sku=row["seller_sku"],
+                title=row["title"] or "",
+                order_line_ids=tuple(row["order_line_ids"]),
+                revenue=row["revenue"],
+            )
+        )
+    planned = []
+    for row in pa.Table.from_pandas(purchases, preserve_index=False).to_pylist():
+        lines = sorted(lines_by_purchase.get(row["outer_purchase_id"], ()), key=_line_no)
+        planned.append(
+            PlannedPurchase(
+                outer_purchase_id=row["outer_purchase_id"],
+                marketplace=row["marketplace"],
+                country=row["country"],
+                order_number=row["order_number"],
+                ordered_at=row["ordered_at"],
+                currency=row["currency"],
+                receiver=Receiver(
+                    name=row["receiver_name"] or "",
+                    phone=row["receiver_phone"] or "",
+                    country=row["receiver_country"] or "",
+                    state=row["receiver_state"] or "",
+                    city=row["receiver_city"] or "",
+                    district=row["receiver_district"] or "",
+                    address=row["receiver_address"] or "",
+                    zip=row["receiver_zip"] or "",
+                ),
+                lines=tuple(lines),
+                revenue=row["revenue"],
+            )
+        )
+    return planned
+
+
+def _line_no(line: PlannedLine) -> int:
+    return int(line.order_line_no)

@@ -1,0 +1,300 @@
+"""Find input files and read them as text-only Arrow tables (CSV, xlsx, Parquet).
+
+Every cell comes back as a string or null: an id, phone or postcode never passes through a float
+on our side (a spreadsheet may already have stored it as a number; those cells are turned back
+into digits only when that is exact). Only the columns the caller names are converted, which is
+what keeps a 77-column export cheap to read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from schemas.errors import UserError
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+MAX_EXACT_FLOAT = 2**53  # beyond this a float cannot hold every integer: refuse to guess digits
+CSV_BLOCK_SIZE = 16 << 20  # few large chunks: later takes and sorts are faster on them
+
+
+class FileError(Exception):
+    """This one file cannot be read at all (the other inputs go on)."""
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A file's rows as text: `table` holds the selected columns (raw header names)."""
+
+    table: pa.Table
+    rows: np.ndarray  # source row number of each table row (int64)
+    malformed: list[tuple[int, str]]  # (row number, raw text) of rows the parser had to skip
+    kind: str  # "csv" | "xlsx" | "parquet"
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files named by paths or globs, in the order given (a glob's matches sorted), each once.
+
+    A pattern that matches nothing is a user error: a nightly run that silently reads nothing
+    would plan nothing and look healthy.
+    """
+    if not inputs:
+        raise UserError("no input given")
+    seen: set[Path] = set()
+    files: list[Path] = []
+    for item in inputs:
+        text = os.fspath(item)
+        if glob.has_magic(text):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        else:
+            matches = [Path(text)] if Path(text).is_file() else []
+        if not matches:
+            raise UserError(f"no input file matches {text!r}")
+        for path in matches:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(path)
+    return files
+
+
+def file_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in XLSX_SUFFIXES:
+        return "xlsx"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise FileError(f"unsupported file type {suffix or '(none)'!r}; use .csv, .xlsx or .parquet")
+
+
+def read_header(path: Path) -> list[str]:
+    """The header names of a file, without reading its rows."""
+    kind = file_kind(path)
+    try:
+        if kind == "csv":
+            return _csv_header(path)[0]
+        if kind == "parquet":
+            return list(pq.read_schema(path).names)
+        return [(_cell_text(v) or "").strip() for v in _xlsx_rows(path, nrows=1)[0]]
+    except FileError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise FileError(f"cannot read: {_short(exc)}") from exc
+    except Exception as exc:  # calamine raises its own types for corrupt workbooks
+        raise FileError(f"cannot read: {_short(exc)}") from exc
+
+
+def read_text(path: Path, columns: Sequence[str]) -> TextTable:
+    """The named columns (raw header names, all present) of every row, as text or null."""
+    kind = file_kind(path)
+    try:
+        if kind == "csv":
+            return _read_csv(path, list(columns))
+        if kind == "xlsx":
+            return _read_xlsx(path, list(columns))
+        return _read_parquet(path, list(columns))
+    except FileError:
+        raise
+    except Exception as exc:  # a corrupt file of any kind: name the file, keep the run going
+        raise FileError(f"cannot read: {_short(exc)}") from exc
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def _csv_header(path: Path) -> tuple[list[str], str]:
+    """(names, delimiter). The delimiter is the most frequent of , ; TAB in the header line."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if len(head) == 1 << 16 and exc.start > len(head) - 4:  # cut inside a character
+            text = head[: exc.start].decode("utf-8-sig")
+        else:
+            raise FileError("not UTF-8 text (re-export the file as UTF-8 CSV)") from exc
+    line = text.split("\n", 1)[0].rstrip("\r")
+    if not line.strip():
+        raise FileError("empty file or empty header line")
+    delimiter = max((",", ";", "\t"), key=line.count)
+    return [name.strip() for name in next(csv.reader([line], delimiter=delimiter))], delimiter
+
+
+def _read_csv(path: Path, columns: list[str]) -> TextTable:
+    _, delimiter = _csv_header(path)
+    malformed: list[tuple[int, str]] = []
+
+    def keep_bad_row(row: pacsv.InvalidRow) -> str:
+        malformed.append((row.number or 0, row.text))
+        return "skip"
+
+    def read(careful: bool) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                use_threads=not careful, encoding="utf8", block_size=CSV_BLOCK_SIZE
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=careful, invalid_row_handler=keep_bad_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                include_columns=columns,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+
+    table = read(careful=False)
+    if malformed:
+        # Either a quoted cell holds a line break (the fast parser splits it) or a row really is
+        # broken. Re-read allowing line breaks in cells, on one thread: the only way pyarrow
+        # reports line numbers for the rows it skips.
+        malformed.clear()
+        table = read(careful=True)
+    bad_rows = sorted(n for n, _ in malformed)
+    rows = _numbers_around(table.num_rows, bad_rows, first=2)  # row 1 is the header
+    return TextTable(_strip_all(table), rows, sorted(malformed), "csv")
+
+
+def _numbers_around(n_good: int, taken: list[int], first: int) -> np.ndarray:
+    """Row numbers first, first+1, ... for the good rows, skipping the numbers of skipped rows."""
+    numbers = np.arange(first, first + n_good + len(taken), dtype=np.int64)
+    if taken:
+        numbers = numbers[~np.isin(numbers, np.asarray(taken, np.int64))]
+    return numbers[:n_good]
+
+
+# --- xlsx ----------------------------------------------------------------------------------------
+
+
+def _xlsx_rows(path: Path, nrows: int | None = None) -> list[list]:
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        if not workbook.sheet_names:
+            raise FileError("the workbook has no sheet")
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False, nrows=nrows)
+    finally:
+        workbook.close()
+    if not rows:
+        raise FileError("the first sheet is empty")
+    return rows
+
+
+def _read_xlsx(path: Path, columns: list[str]) -> TextTable:
+    """The first sheet (Lazada names it `sheet1`); header on row 1; cells turned into text."""
+    rows = _xlsx_rows(path)
+    header = [(_cell_text(v) or "").strip() for v in rows[0]]
+    index = {name: i for i, name in reversed(list(enumerate(header)))}
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(v != "" for v in r)]
+    arrays = {}
+    for name in columns:
+        i = index[name]
+        arrays[name] = pa.array(
+            [_cell_text(r[i]) if i < len(r) else None for _, r in body], pa.string()
+        )
+    table = pa.table(arrays) if arrays else pa.table({})
+    numbers = np.fromiter((n for n, _ in body), np.int64, len(body))
+    return TextTable(_strip_all(table), numbers, [], "xlsx")
+
+
+def _cell_text(value: object) -> str | None:
+    """One spreadsheet cell as the text a person typed, as far as that can be known exactly."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < MAX_EXACT_FLOAT:
+            return str(int(value))
+        return repr(value)  # shortest round-trip text; ids in it will fail BAD_ID, loudly
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+# --- Parquet -------------------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, columns: list[str]) -> TextTable:
+    table = pq.read_table(path, columns=columns)
+    text = pa.table({name: _as_text(table[name]) for name in columns})
+    numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)  # no header row: record number
+    return TextTable(_strip_all(text), numbers, [], "parquet")
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any Parquet column as text, exactly: integral floats become digits, others their repr."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_string(kind):
+        return column
+    if pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    if pa.types.is_floating(kind):
+        values = column.to_numpy(zero_copy_only=False)
+        finite = np.isfinite(values)
+        exact = finite & (np.abs(np.where(finite, values, 0)) < MAX_EXACT_FLOAT)
+        exact &= np.mod(np.where(exact, values, 0), 1) == 0
+        if exact[finite].all():
+            return pc.cast(column.cast(pa.int64(), safe=False), pa.string())
+        return pa.chunked_array([pa.array(_float_texts(values), pa.string())])
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+    return pc.cast(column, pa.string())
+
+
+def _float_texts(values: np.ndarray) -> list[str | None]:
+    return [None if np.isnan(v) else _cell_text(float(v)) for v in values]
+
+
+# --- shared --------------------------------------------------------------------------------------
+
+
+def _strip_all(table: pa.Table) -> pa.Table:
+    """Trim surrounding whitespace and turn blank cells into nulls (one rule for every format).
+
+    A column is copied only when trimming changes it: most exports have nothing to trim.
+    """
+    out = {}
+    for name in table.column_names:
+        col = table[name]
+        trimmed = pc.utf8_trim_whitespace(col)
+        if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
+            col = trimmed
+        del trimmed
+        if pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
+            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        out[name] = col
+    return pa.table(out, schema=pa.schema([(n, pa.string()) for n in out]))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

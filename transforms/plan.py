@@ -1,0 +1,335 @@
+"""The ingest stages composed: read exports, load the SKU map, group, write the plan.
+
+`read_exports`, `load_sku_map`, `map_and_group` and `to_planned_purchases` are the stage
+boundaries the Prefect flow runs as separate tasks; `plan` composes them for `purchase-sync plan`.
+Row conservation is checked, not assumed: rows in = rows accepted + rows rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa_
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.errors import UserError
+from schemas.ingest import LazadaExport, OrderLines, Rejects
+from schemas.records import PlannedPurchase
+from transforms.frames import to_frame
+from transforms.grouping import map_and_group, purchasable_statuses, to_planned_purchases
+from transforms.inputs import FileError, expand_inputs, file_kind, read_header, read_text
+from transforms.lazada import match_header, normalise, reject_table
+from transforms.skumap import load_sku_map
+from transforms.window import Window, parse_window
+
+DEFAULT_SKU_MAP_NAME = "sku_map.csv"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What happened to one input file."""
+
+    path: str
+    format: str  # "csv" | "xlsx" | "parquet" | "" when unreadable
+    header: str  # "current" | "legacy" | ""
+    rows: int  # data rows found (0 when unreadable)
+    rejected: int  # rows rejected while reading
+    error: str | None = None  # why the file was unreadable or rejected whole
+
+
+@dataclass
+class ReadResult:
+    order_lines: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_in: int
+    files: list[FileReport]
+
+
+@dataclass
+class PlanResult:
+    order_lines: pd.DataFrame
+    purchases: pd.DataFrame
+    purchase_lines: pd.DataFrame
+    rejects: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+    @cached_property
+    def planned(self) -> list[PlannedPurchase]:
+        """The purchases as hand-off records, built on first use (one object per purchase)."""
+        return to_planned_purchases(self.purchases, self.purchase_lines)
+
+
+# --- read ----------------------------------------------------------------------------------------
+
+
+def read_exports(inputs: Sequence[str | Path]) -> ReadResult:
+    """Read every file named or matched, as text; normalise, validate once per file, quarantine.
+
+    A file that cannot be read, or lacks a required column, is reported and the others go on;
+    if no file at all is usable, that is a UserError.
+    """
+    return _read_files(expand_inputs(inputs))
+
+
+def _read_files(files: list[Path]) -> ReadResult:
+    reports: list[FileReport] = []
+    lines: list[pd.DataFrame] = []
+    rejects: list[pa.Table] = []
+    for path in files:
+        report, file_lines, file_rejects = _read_one(path)
+        reports.append(report)
+        if file_lines is not None:
+            lines.append(file_lines)
+        rejects.append(file_rejects)
+    usable = [r for r in reports if r.error is None]
+    if not usable:
+        problems = "; ".join(f"{r.path}: {r.error}" for r in reports)
+        raise UserError(f"no usable input file ({problems})")
+    order_lines = pd.concat(lines, ignore_index=True) if len(lines) > 1 else lines[0]
+    reject_frame = to_frame(pa.concat_tables(rejects))
+    return ReadResult(order_lines, reject_frame, sum(r.rows for r in reports), reports)
+
+
+def _read_one(path: Path) -> tuple[FileReport, pd.DataFrame | None, pa.Table]:
+    source = str(path)
+    try:
+        kind = file_kind(path)
+        match = match_header(read_header(path))
+        if match.missing or match.duplicated:
+            return _reject_file(path, kind, match)
+        text = read_text(path, list(match.columns.values()))
+    except FileError as exc:
+        return FileReport(source, "", "", 0, 0, str(exc)), None, reject_table([])
+    table = pa.table({canon: text.table[raw] for canon, raw in match.columns.items()})
+    try:
+        LazadaExport.validate(to_frame(table))  # the file-level gate: columns, all text
+    except pa_.errors.SchemaError as exc:  # pragma: no cover - read_text only yields text
+        raise AssertionError(f"{source}: raw frame is not all text: {exc}") from exc
+    lines_table, rejects = normalise(table, text.rows, source, text.malformed)
+    del table
+    lines, schema_rejects = _validate_lines(to_frame(lines_table), source)
+    if schema_rejects is not None:
+        rejects = pa.concat_tables([rejects, schema_rejects])
+    rows = len(text.rows) + len(text.malformed)
+    return FileReport(source, kind, match.style, rows, rejects.num_rows), lines, rejects
+
+
+def _reject_file(path: Path, kind: str, match) -> tuple[FileReport, None, pa.Table]:
+    """Every row of a file without a required column goes to the rejects, naming the column."""
+    if match.missing:
+        code, names = "MISSING_COLUMN", match.missing
+        reason = f"the file has no {' / '.join(names)} column (headers are matched by name)"
+    else:
+        code, names = "DUPLICATE_COLUMN", match.duplicated
+        reason = f"more than one header maps to {', '.join(names)}"
+    probe = [match.columns[c] for c in ("orderItemId", "orderNumber") if c in match.columns]
+    if not probe:
+        probe = [next(iter(match.columns.values()))] if match.columns else []
+    try:
+        if probe:
+            text = read_text(path, probe)
+        else:  # not one known column: count the rows of the file's own first column
+            header = read_header(path)
+            text = read_text(path, header[:1])
+    except FileError as exc:
+        return FileReport(str(path), kind, match.style, 0, 0, str(exc)), None, reject_table([])
+    n = text.table.num_rows
+    raw = {canon: raw for canon, raw in match.columns.items() if raw in text.table.column_names}
+
+    def ids(name: str) -> pa.Array:
+        if name in raw:
+            return text.table[raw[name]].combine_chunks()
+        return pa.nulls(n, pa.string())
+
+    part = {
+        "source_file": [str(path)] * n,
+        "source_row": text.rows,
+        "order_line_id": ids("orderItemId"),
+        "order_number": ids("orderNumber"),
+        "reason_code": [code] * n,
+        "reason": [reason] * n,
+        "column": [", ".join(names)] * n,
+        "value": pa.nulls(n, pa.string()),
+    }
+    rejects = reject_table([part]) if n else reject_table([])
+    error = f"{code}: {reason}"
+    return FileReport(str(path), kind, match.style, n, n, error), None, rejects
+
+
+def _validate_lines(lines: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pa.Table | None]:
+    """pandera once per file; rows that break the contract go to the rejects, not the plan."""
+    try:
+        OrderLines.validate(lines, lazy=True)
+        return lines, None
+    except pa_.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        bad_index = cases["index"].dropna()
+        if len(bad_index) < len(cases):  # a column-level failure: a bug, not bad data
+            raise AssertionError(f"{source}: order lines break their schema: {exc}") from exc
+    bad = np.unique(bad_index.astype(np.int64).to_numpy())
+    first = cases.dropna(subset=["index"]).drop_duplicates("index").set_index("index")
+    part = {
+        "source_file": [source] * len(bad),
+        "source_row": lines["source_row"].to_numpy()[bad],
+        "order_line_id": pa.array(lines["order_line_id"].iloc[bad].array),
+        "order_number": pa.array(lines["order_number"].iloc[bad].array),
+        "reason_code": ["SCHEMA_VIOLATION"] * len(bad),
+        "reason": [f"breaks OrderLines check {first.loc[i, 'check']}" for i in bad],
+        "column": [str(first.loc[i, "column"]) for i in bad],
+        "value": [None] * len(bad),
+    }
+    keep = np.ones(len(lines), bool)
+    keep[bad] = False
+    return lines.iloc[keep].reset_index(drop=True), reject_table([part])
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def plan(
+    inputs: Sequence[str | Path],
+    sku_map: str | Path | pd.DataFrame | None,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    statuses: Iterable[str] | str | None = None,
+) -> PlanResult:
+    """Everything `purchase-sync plan` does short of writing files. No network."""
+    started = time.perf_counter()
+    window = parse_window(since, until)
+    wanted = purchasable_statuses(statuses)
+    files = expand_inputs(inputs)
+    map_path: Path | None = None
+    if not isinstance(sku_map, pd.DataFrame):
+        map_path = Path(sku_map) if sku_map is not None else _default_sku_map(files[0])
+        sku_map = load_sku_map(map_path)
+    read = _read_files(files)
+    group = map_and_group(
+        read.order_lines,
+        sku_map,
+        since=window,
+        statuses=wanted,
+        held_orders=read.rejects["order_number"],
+    )
+    rejects = pd.concat([read.rejects, group.rejects], ignore_index=True)
+    Rejects.validate(rejects)
+    summary = _summary(read, group, rejects, window, wanted, sku_map, map_path)
+    summary["duration_s"] = round(time.perf_counter() - started, 3)
+    return PlanResult(group.order_lines, group.purchases, group.purchase_lines, rejects, summary)
+
+
+def _default_sku_map(first_input: Path) -> Path:
+    candidate = first_input.parent / DEFAULT_SKU_MAP_NAME
+    if not candidate.is_file():
+        raise UserError(
+            f"no --sku-map given and no {DEFAULT_SKU_MAP_NAME} next to {first_input}; "
+            "pass --sku-map FILE"
+        )
+    return candidate
+
+
+def _summary(read, group, rejects, window: Window, wanted, sku_map, map_path) -> dict:
+    accepted = len(group.order_lines)
+    rejected = len(rejects)
+    counts = group.counts
+    rejected_by_file = rejects["source_file"].astype(str).value_counts()
+    by_reason = rejects["reason_code"].astype(str).value_counts()
+    return {
+        "command": "plan",
+        "rows_in": read.rows_in,
+        "rows_accepted": accepted,
+        "rows_rejected": rejected,
+        "row_conservation": {
+            "holds": read.rows_in == accepted + rejected,
+            "rule": "rows_in == rows_accepted + rows_rejected",
+        },
+        "purchases_planned": counts["purchases"],
+        "purchase_lines_planned": counts["purchase_lines"],
+        "units_planned": counts["units_planned"],
+        "quantity_planned": counts["quantity_planned"],
+        "revenue_by_currency": counts["revenue_by_currency"],
+        "purchases_created": 0,
+        "purchases_already_created": 0,
+        "purchases_failed": 0,
+        "purchases_unknown": 0,
+        "api_calls": {},
+        "dry_run": True,  # plan never creates anything
+        "sandbox": False,
+        "duration_s": None,
+        "lines_by_disposition": counts["lines_by_disposition"],
+        "skipped_by_status": counts["skipped_by_status"],
+        "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "window": window.describe(),
+        "purchasable_statuses": sorted(wanted),
+        "sku_map": {
+            "path": str(map_path) if map_path else None,
+            "rows": len(sku_map),
+            "approved": int((sku_map["status"] == "approved").sum()),
+        },
+        "files": [
+            {
+                "path": r.path,
+                "format": r.format,
+                "header": r.header,
+                "rows": r.rows,
+                "rejected": int(rejected_by_file.get(r.path, 0)),
+                "error": r.error,
+            }
+            for r in read.files
+        ],
+    }
+
+
+# --- write ---------------------------------------------------------------------------------------
+
+
+def write_plan(result: PlanResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write the plan's tables and summary, each atomically (temp file + rename in the same dir)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "order_lines": out / "order_lines.parquet",
+        "purchases": out / "purchases.parquet",
+        "purchase_lines": out / "purchase_lines.parquet",
+        "rejects": out / "rejects.parquet",
+        "summary": out / "summary.json",
+    }
+    frames = {
+        "order_lines": result.order_lines,
+        "purchases": result.purchases,
+        "purchase_lines": result.purchase_lines,
+        "rejects": result.rejects,
+    }
+
+    def write(name: str) -> None:
+        table = pa.Table.from_pandas(frames[name], preserve_index=False)
+        table = table.replace_schema_metadata(None)
+        _atomic(paths[name], lambda tmp: pq.write_table(table, tmp, compression="snappy"))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
+        list(pool.map(write, frames))
+    text = json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n"
+    _atomic(paths["summary"], lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return paths
+
+
+def _atomic(target: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
