@@ -17,6 +17,7 @@ from ledger.core import (
     ReconcileItem,
     RegisterReport,
     Reprocess,
+    RowState,
     SettleReport,
     State,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ReconcileItem",
     "RegisterReport",
     "Reprocess",
+    "RowState",
     "SettleReport",
     "State",
     "ledger_url_from_env",

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -134,6 +134,14 @@ class ReconcileItem:
     attempts: int
     lease_owner: str | None
     has_pending: bool
+    updated_at: float  # the last write: a dead process's request may have left just before
+
+
+class RowState(NamedTuple):
+    state: State
+    payload_hash: str
+    error_code: str | None
+    payload_changed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,6 +640,7 @@ class Ledger:
             t.c.attempts,
             t.c.lease_owner,
             t.c.pending_hash,
+            t.c.updated_at,
         )
         out: list[ReconcileItem] = []
         with self.engine.begin() as conn:
@@ -651,6 +660,7 @@ class Ledger:
                     r.attempts,
                     r.lease_owner,
                     r.pending_hash is not None,
+                    r.updated_at,
                 )
             )
         return out
@@ -733,18 +743,23 @@ class Ledger:
     # -- reading --------------------------------------------------------------------------------
 
     @_timed
-    def states(self, ids: Sequence[str]) -> dict[str, tuple[State, str]]:
-        """id -> (state, payload_hash) for the ids the ledger knows."""
+    def states(self, ids: Sequence[str]) -> dict[str, RowState]:
+        """id -> (state, payload_hash, error_code, payload_changed) for the ids it knows."""
         t = purchases
-        out: dict[str, tuple[State, str]] = {}
+        out: dict[str, RowState] = {}
+        cols = (
+            t.c.outer_purchase_id,
+            t.c.state,
+            t.c.payload_hash,
+            t.c.error_code,
+            t.c.pending_hash,
+        )
         with self._read() as conn:
             for chunk in _chunks(list(ids)):
-                for r in conn.execute(
-                    sa.select(t.c.outer_purchase_id, t.c.state, t.c.payload_hash).where(
-                        t.c.outer_purchase_id.in_(chunk)
+                for r in conn.execute(sa.select(*cols).where(t.c.outer_purchase_id.in_(chunk))):
+                    out[r.outer_purchase_id] = RowState(
+                        State(r.state), r.payload_hash, r.error_code, r.pending_hash is not None
                     )
-                ):
-                    out[r.outer_purchase_id] = (State(r.state), r.payload_hash)
         return out
 
     @_timed

@@ -1,0 +1,137 @@
+"""What a submit run did, in numbers a person (and the run summary) can read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ledger import RegisterReport
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Sent to `on_progress` at stage boundaries and after each batch of outcomes."""
+
+    stage: str  # register | reconcile | resolve | pre_price | create | done
+    done: int
+    total: int
+    created: int = 0
+    failed: int = 0
+    unknown: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """Render priced a line differently from product/get (unit prices in CNY fen)."""
+
+    outer_purchase_id: str
+    order_line_no: str
+    before_fen: int
+    after_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What would happen to one purchase (dry run), or what was decided before any send."""
+
+    status: str  # would_create | created | failed | held | in_flight | unresolved
+    error_code: str | None = None
+    error_message: str | None = None
+    amount_fen: int | None = None
+
+
+@dataclass
+class SubmitReport:
+    """Counts of one run. Amounts are integer fen per currency; times in seconds."""
+
+    run_id: str
+    dry_run: bool = False
+    purchases_in: int = 0
+    registered: RegisterReport | None = None
+    # outcomes of this run
+    created: int = 0  # created by this run's sends or found by its reconciliation
+    already_created: int = 0  # created before this run started
+    failed: Counter[str] = field(default_factory=Counter)  # new failures by code
+    unknown: int = 0  # left unknown (or submitting) at the end: reconcile next run
+    held: int = 0  # margin rule
+    skipped_by_rail: int = 0
+    stopped_reason: str | None = None
+    unresolved: int = 0  # items that could not be looked up this run (stay planned)
+    # reconciliation
+    reconciled_found: int = 0
+    reconciled_absent: int = 0
+    # resolution
+    distinct_items: int = 0
+    uncached_items: int = 0
+    resolve_calls: int = 0
+    cache_hits: int = 0
+    # pre-pricing
+    render_calls: int = 0
+    unavailable: int = 0
+    price_changes: list[PriceChange] = field(default_factory=list)
+    # sending
+    creates_sent: int = 0
+    passes: int = 0
+    amount_fen: Counter[str] = field(default_factory=Counter)  # created this run, by currency
+    revenue: Counter[str] = field(default_factory=Counter)  # of those, marketplace revenue (str)
+    client_stats: dict[str, Any] = field(default_factory=dict)
+    ledger_s: float = 0.0
+    total_s: float = 0.0
+    final_states: dict[str, int] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # dry run, and pre-send decisions
+
+    @property
+    def failed_total(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def rate_limited(self) -> int:
+        return int(self.client_stats.get("rate_limited", 0))
+
+    @property
+    def retries(self) -> int:
+        return int(self.client_stats.get("retries", 0))
+
+    @property
+    def ledger_share(self) -> float:
+        return self.ledger_s / self.total_s if self.total_s > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counts for summary.json and the Prefect artifact (no personal data)."""
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "purchases_in": self.purchases_in,
+            "registered": asdict(self.registered) if self.registered else None,
+            "created": self.created,
+            "already_created": self.already_created,
+            "failed": dict(self.failed),
+            "failed_total": self.failed_total,
+            "unknown": self.unknown,
+            "held": self.held,
+            "skipped_by_rail": self.skipped_by_rail,
+            "stopped_reason": self.stopped_reason,
+            "unresolved": self.unresolved,
+            "reconciled_found": self.reconciled_found,
+            "reconciled_absent": self.reconciled_absent,
+            "distinct_items": self.distinct_items,
+            "uncached_items": self.uncached_items,
+            "resolve_calls": self.resolve_calls,
+            "cache_hits": self.cache_hits,
+            "render_calls": self.render_calls,
+            "unavailable": self.unavailable,
+            "price_changes": len(self.price_changes),
+            "creates_sent": self.creates_sent,
+            "passes": self.passes,
+            "amount_fen": dict(self.amount_fen),
+            "revenue": dict(self.revenue),
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "api_calls": dict(self.client_stats.get("calls", {})),
+            "ledger_s": round(self.ledger_s, 3),
+            "total_s": round(self.total_s, 3),
+            "ledger_share": round(self.ledger_share, 4),
+            "final_states": dict(self.final_states),
+        }
