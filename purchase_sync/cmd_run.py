@@ -64,7 +64,8 @@ def _check_inputs(inputs: list[str]) -> None:
 
 
 def _parameters(args: argparse.Namespace, api_base_url: str | None) -> dict[str, Any]:
-    from purchase_sync.settings import Limits, amount_to_fen
+    from purchase_sync.settings import Limits
+    from purchase_sync.submit.settings import amount_to_fen
 
     if args.max_amount is not None:
         amount_to_fen(args.max_amount)  # refuse a bad amount now, with the option's name

@@ -1,7 +1,8 @@
 """Where a run's configuration comes from: flow parameters, the environment, Secret blocks, TOML.
 
 Precedence, highest first: an explicit flow parameter / command-line option, then the
-environment, then the TOML file named by `PURCHASE_SYNC_CONFIG`, then code defaults. Anything
+environment, then the `[submit]` table of the TOML file named by `PURCHASE_SYNC_CONFIG` (read by
+`purchase_sync.submit.SubmitSettings.load`), then code defaults. Anything
 that spends money (the API's address, its tokens) has no default outside the sandbox: a missing
 setting is a one-line `UserError`, never a guess.
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
@@ -28,7 +29,6 @@ ENV_REFRESH_TOKEN = "SHANJING_REFRESH_TOKEN"
 ENV_LEDGER_URL = "PURCHASE_SYNC_LEDGER_URL"
 ENV_TOKEN_BLOCK = "PURCHASE_SYNC_TOKEN_BLOCK"
 ENV_API_BUDGET = "PURCHASE_SYNC_API_BUDGET"
-ENV_CONFIG = "PURCHASE_SYNC_CONFIG"
 ENV_TIMEZONE = "PURCHASE_SYNC_TIMEZONE"
 
 DEFAULT_LEDGER_URL = "sqlite:///data/ledger.sqlite"
@@ -95,42 +95,6 @@ def timezone(name: str | None = None) -> ZoneInfo:
         raise UserError(
             f"unknown time zone {key!r} (use an IANA name, e.g. Asia/Kuala_Lumpur)"
         ) from None
-
-
-def amount_to_fen(amount: Decimal | str | None) -> int | None:
-    """CNY amount -> integer fen, refusing fractions of a fen rather than rounding money."""
-    if amount is None:
-        return None
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        raise UserError(f"max amount {amount!r} is not a number (e.g. 5000.00)") from None
-    fen = value * 100
-    if value < 0 or fen != fen.to_integral_value():
-        raise UserError(
-            f"max amount {amount} must be a non-negative CNY amount with at most 2 decimals"
-        )
-    return int(fen)
-
-
-def config_file() -> dict[str, Any]:
-    """The `[submit]` table of the TOML file named by `PURCHASE_SYNC_CONFIG` (empty if unset)."""
-    path = env(ENV_CONFIG)
-    if path is None:
-        return {}
-    import tomllib
-
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise UserError(f"cannot read config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"config {path} is not valid TOML: {exc}") from None
-    section = data.get("submit", data)
-    if not isinstance(section, dict):
-        raise UserError(f"config {path}: [submit] must be a table")
-    return section
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         settings.ENV_REFRESH_TOKEN,
         settings.ENV_TOKEN_BLOCK,
         settings.ENV_LEDGER_URL,
-        settings.ENV_CONFIG,
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -58,28 +56,6 @@ def test_ledger_url_default_creates_its_directory(
     monkeypatch.setenv(settings.ENV_LEDGER_URL, "postgresql+psycopg://u@h/db")
     assert settings.ledger_url() == "postgresql+psycopg://u@h/db"
     assert settings.ledger_url("sqlite:///x/l.sqlite") == "sqlite:///x/l.sqlite"
-
-
-def test_amounts_become_exact_fen() -> None:
-    assert settings.amount_to_fen(Decimal("5000.00")) == 500_000
-    assert settings.amount_to_fen("0.01") == 1
-    assert settings.amount_to_fen(None) is None
-    with pytest.raises(UserError):
-        settings.amount_to_fen("1.005")
-    with pytest.raises(UserError):
-        settings.amount_to_fen("lots")
-
-
-def test_config_file_reads_the_submit_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cfg = tmp_path / "ps.toml"
-    cfg.write_text("[submit]\nmax_concurrency = 8\n")
-    monkeypatch.setenv(settings.ENV_CONFIG, str(cfg))
-    assert settings.config_file() == {"max_concurrency": 8}
-    cfg.write_text("[submit\n")
-    with pytest.raises(UserError, match="not valid TOML"):
-        settings.config_file()
 
 
 def test_unknown_time_zone_is_a_user_error() -> None:

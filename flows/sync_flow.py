@@ -1,0 +1,466 @@
+"""The `purchase-sync` flow: marketplace exports -> supplier purchases, exactly once.
+
+A table of contents, not an implementation: one coarse task per stage (about ten per run
+whatever the number of orders), the logic in `transforms` (ingest) and `purchase_sync.submit`
+(ledger-guarded sending). Tasks that can safely run again have Prefect retries; the create task
+has none, because the ledger, not a retry, decides what may be sent again.
+
+The final state tells the truth: Completed when every purchase went through (rejected rows and
+purchases the supplier refused are results), Failed when purchases are left `unknown` or the run
+hit a fatal error; the summary is written either way.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
+
+from flows.budget import ApiBudget
+from flows.naming import RunKind, resolve_window, run_name
+from ledger import Ledger
+from purchase_sync import artifacts, settings
+from purchase_sync.results import RESULTS, write_json, write_outputs
+from purchase_sync.results import run_dir as partition_dir
+from purchase_sync.settings import Limits, Reprocess
+from purchase_sync.submit import stages
+from purchase_sync.submit.report import ProgressEvent, SubmitReport
+from purchase_sync.submit.results import results_frame
+from purchase_sync.submit.settings import SubmitSettings
+from schemas.errors import UserError
+from schemas.records import PlannedPurchase
+from shanjing import ShanjingClient, TokenManager
+from transforms import (
+    DEFAULT_PURCHASABLE,
+    ReadResult,
+    load_sku_map,
+    map_and_group,
+    parse_window,
+    read_exports,
+    to_planned_purchases,
+)
+from transforms.inputs import expand_inputs
+from transforms.plan import DEFAULT_SKU_MAP_NAME
+
+DEFAULT_LIMITS = Limits()
+# Lookups and pre-pricing are reads: safe to run again after a transient failure.
+READ_RETRIES = {"retries": 2, "retry_delay_seconds": [2, 10], "retry_jitter_factor": 0.5}
+
+
+def _no_retry_on_user_error(task: Any, task_run: Any, state: Any) -> bool:
+    """A fix-it-yourself error (bad file, revoked token) fails the same way every time."""
+    try:
+        state.result()
+    except UserError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+RETRYABLE = {**READ_RETRIES, "retry_condition_fn": _no_retry_on_user_error}
+
+
+def _flow_run_name() -> str:
+    params = flow_run.parameters
+    return run_name(
+        params, flow_run.scheduled_start_time, settings.timezone(params.get("timezone"))
+    )
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+
+@task(name="read-exports", cache_policy=NONE)
+def read_task(inputs: list[str]) -> ReadResult:
+    """Read and validate every export; bad rows are quarantined with a reason, not dropped."""
+    return read_exports(inputs)
+
+
+@task(name="map-and-group", cache_policy=NONE)
+def group_task(
+    read: ReadResult,
+    inputs: list[str],
+    sku_map: str | None,
+    since: str | None,
+    until: str | None,
+    statuses: list[str] | None,
+) -> tuple[Any, list[PlannedPurchase], pd.DataFrame]:
+    """Map seller SKUs to supplier items and group lines into purchases (one per order)."""
+    map_path = Path(sku_map) if sku_map else expand_inputs(inputs)[0].parent / DEFAULT_SKU_MAP_NAME
+    if not map_path.is_file():
+        raise UserError(f"SKU map not found: {map_path} (pass sku_map / --sku-map)")
+    group = map_and_group(
+        read.order_lines,
+        load_sku_map(map_path),
+        since=parse_window(since, until),
+        statuses=statuses or DEFAULT_PURCHASABLE,
+        held_orders=read.rejects["order_number"],
+    )
+    rejects = pd.concat([read.rejects, group.rejects], ignore_index=True)
+    return group, to_planned_purchases(group.purchases, group.purchase_lines), rejects
+
+
+@task(name="plan-against-ledger", cache_policy=NONE, **RETRYABLE)
+async def register_task(
+    purchases: list[PlannedPurchase],
+    ledger: Ledger,
+    submit: SubmitSettings,
+    run_id: str,
+    report: SubmitReport,
+) -> None:
+    """Make the ledger know every purchase; what was created before is never sent again."""
+    import asyncio
+
+    await asyncio.to_thread(ledger.create_schema)
+    await stages.register(purchases, ledger=ledger, settings=submit, run_id=run_id, report=report)
+
+
+@task(name="reconcile", cache_policy=NONE, **RETRYABLE)
+async def reconcile_task(
+    client: ShanjingClient,
+    ledger: Ledger,
+    submit: SubmitSettings,
+    run_id: str,
+    report: SubmitReport,
+) -> None:
+    """Settle purchases a previous run left in flight by looking them up, before any send."""
+    await stages.reconcile(
+        client=client, ledger=ledger, settings=submit, run_id=run_id, report=report
+    )
+
+
+@task(name="resolve", cache_policy=NONE, **RETRYABLE)
+async def resolve_task(
+    purchases: list[PlannedPurchase],
+    client: ShanjingClient,
+    ledger: Ledger,
+    submit: SubmitSettings,
+    run_id: str,
+    report: SubmitReport,
+) -> stages.Resolution:
+    """Resolve supplier items to pool ids in bulk (cached in the ledger across runs)."""
+    return await stages.resolve(
+        purchases, client=client, ledger=ledger, settings=submit, run_id=run_id, report=report
+    )
+
+
+@task(name="pre-price", cache_policy=NONE, **RETRYABLE)
+async def pre_price_task(
+    resolution: stages.Resolution,
+    client: ShanjingClient,
+    ledger: Ledger,
+    submit: SubmitSettings,
+    run_id: str,
+    report: SubmitReport,
+) -> stages.Resolution:
+    """Price every purchase with order/render; unavailable SKUs fail before any create."""
+    return await stages.pre_price(
+        resolution, client=client, ledger=ledger, settings=submit, run_id=run_id, report=report
+    )
+
+
+@task(name="create-purchases", cache_policy=NONE, retries=0)
+async def create_task(
+    resolution: stages.Resolution,
+    client: ShanjingClient,
+    ledger: Ledger,
+    submit: SubmitSettings,
+    run_id: str,
+    report: SubmitReport,
+    budget: ApiBudget | None,
+) -> None:
+    """Create the purchases, each at most once; progress goes to a live progress artifact."""
+    progress = artifacts.ProgressArtifact()
+    total = len(resolution.plans)
+    await progress.start(f"0 of {total} purchases" if not submit.dry_run else "dry run")
+    last: list[ProgressEvent] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        if event.stage != "create":
+            return
+        last[:] = [event]
+        text = f"{event.done} of {event.total}: {event.created} created, {event.failed} failed"
+        if event.unknown:
+            text += f", {event.unknown} unknown"
+        progress.update(event.done, event.total, text)
+        artifacts.notify(
+            "submit",
+            done=event.done,
+            total=event.total,
+            created=event.created,
+            failed=event.failed,
+            unknown=event.unknown,
+        )
+
+    try:
+        await stages.create(
+            resolution,
+            client=client,
+            ledger=ledger,
+            settings=submit,
+            run_id=run_id,
+            report=report,
+            on_progress=on_progress,
+            budget=budget,
+        )
+    finally:
+        done = last[0].done if last else 0
+        note = f"{report.created} created, {report.failed_total} failed, {report.unknown} unknown"
+        if submit.dry_run:
+            note = "dry run: nothing sent"
+        elif not total:
+            note = "nothing to send"
+        await progress.finish(done if total else 0, max(total, done), note)
+
+
+@task(name="write-results", cache_policy=NONE, **RETRYABLE)
+def write_results_task(
+    ledger: Ledger,
+    purchases: list[PlannedPurchase],
+    rejects: pd.DataFrame,
+    summary: dict[str, Any],
+    out: str,
+    run_id: str,
+    run_date: Any,
+    report: SubmitReport,
+) -> pd.DataFrame:
+    """results.parquet, rejects.parquet, summary.json: atomically, latest and per run."""
+    results = results_frame(ledger, purchases, run_id, report=report)
+    write_outputs(
+        out, results=results, rejects=rejects, summary=summary, run_id=run_id, run_date=run_date
+    )
+    return results
+
+
+@task(name="publish-report", cache_policy=NONE, **RETRYABLE)
+async def publish_task(
+    summary: dict[str, Any], results: pd.DataFrame | None, rejects: pd.DataFrame | None
+) -> None:
+    """The run report for people: summary, failures, rejects (masked), link to the results."""
+    await artifacts.publish_summary(summary)
+    if results is not None:
+        rows = artifacts.failure_rows(results.to_dict("records"))
+        await artifacts.publish_table(
+            artifacts.FAILURES_KEY, rows, "purchases left failed or unknown (no personal data)"
+        )
+    if rejects is not None:
+        rows = artifacts.reject_rows(rejects.to_dict("records"))
+        await artifacts.publish_table(
+            artifacts.REJECTS_KEY, rows, "rejected input rows (personal values masked)"
+        )
+    if summary.get("outputs", {}).get("results"):
+        await artifacts.publish_results_link(Path(summary["outputs"]["results"]))
+
+
+# -- the flow ---------------------------------------------------------------------------------
+
+
+@flow(
+    name="purchase-sync",
+    flow_run_name=_flow_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    validate_parameters=True,
+)
+async def purchase_sync(
+    inputs: list[str],
+    sku_map: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    kind: RunKind = "manual",
+    timezone: str | None = None,
+    statuses: list[str] | None = None,
+    dry_run: bool = False,
+    reprocess: Reprocess = "missing",
+    limits: Limits = DEFAULT_LIMITS,
+    out: str = "out",
+    ledger_url: str | None = None,
+    api_base_url: str | None = None,
+    sandbox: bool = False,
+) -> Any:
+    """Read the exports, plan the purchases, create each one exactly once, report.
+
+    Window: `since` inclusive, `until` exclusive (shop-local dates unless an offset is given).
+    A nightly run without a window takes the shop-local day before its scheduled start; a
+    backfill needs both bounds. `reprocess`: `missing` sends only what was never created,
+    `failed` also resends what the supplier refused, `all` also adopts changed orders.
+    """
+    log = get_run_logger()
+    started = time.perf_counter()
+    run_id = str(flow_run.id or "local")
+    run_date = datetime.now(UTC).date()
+    tz = settings.timezone(timezone)
+    lo, hi = resolve_window(kind, since, until, scheduled=flow_run.scheduled_start_time, tz=tz)
+    ctx: dict[str, Any] = {
+        "run_id": run_id,
+        "flow_run_name": flow_run.name,
+        "kind": kind,
+        "window": {"since": lo, "until": hi},
+        "dry_run": dry_run,
+        "reprocess": reprocess,
+        "sandbox": sandbox,
+    }
+    read: ReadResult | None = None
+    group: Any = None
+    purchases: list[PlannedPurchase] = []
+    rejects: pd.DataFrame | None = None
+    report = SubmitReport(run_id=run_id, dry_run=dry_run)
+    ledger: Ledger | None = None
+    reached_submit = False
+    fatal: BaseException | None = None
+    try:
+        submit = SubmitSettings.load(
+            max_concurrency=limits.max_concurrency,
+            rate_limit=limits.rate_limit,
+            max_purchases=limits.max_purchases,
+            max_amount=limits.max_amount,
+            reprocess=reprocess,
+            dry_run=dry_run or None,
+        )
+        conn = settings.api_connection(api_base_url, sandbox=sandbox)
+        budget_name = settings.api_budget(limits.api_budget)
+        budget = ApiBudget(budget_name) if budget_name else None
+        log.info("window %s..%s; %r", lo, hi, conn)
+
+        read = read_task(inputs)
+        group, purchases, rejects = group_task(quote(read), inputs, sku_map, lo, hi, statuses)
+        report.purchases_in = len(purchases)
+        ledger = Ledger(settings.ledger_url(ledger_url))
+        reached_submit = True
+        async with ShanjingClient(
+            conn.base_url,
+            TokenManager(conn.tokens),
+            max_connections=max(submit.max_concurrency, submit.resolve_concurrency),
+            rate_limit=submit.rate_limit,
+        ) as client:
+            common = {"ledger": ledger, "submit": submit, "run_id": run_id, "report": report}
+            try:
+                await register_task(quote(purchases), **common)
+                if not dry_run:
+                    await reconcile_task(client, **common)
+                resolution = await resolve_task(quote(purchases), client, **common)
+                if submit.pre_price or dry_run:
+                    resolution = await pre_price_task(quote(resolution), client, **common)
+                await create_task(quote(resolution), client, budget=budget, **common)
+            finally:
+                report.client_stats = client.stats.snapshot()
+    except Exception as exc:
+        fatal = exc
+        log.error("run stopped: %s", exc)
+
+    if ledger is not None and not dry_run and purchases:
+        try:
+            report.final_states = ledger.counts([p.outer_purchase_id for p in purchases])
+            report.unknown = report.final_states.get("unknown", 0) + report.final_states.get(
+                "submitting", 0
+            )
+        except Exception as exc:  # the summary must still be written
+            log.warning("could not read the final ledger states: %s", exc)
+
+    summary = _summary(ctx, read, group, rejects, report, started)
+    results: pd.DataFrame | None = None
+    try:
+        if reached_submit and ledger is not None:
+            _verdict(summary, fatal)
+            summary["outputs"] = {
+                "results": str(Path(out) / RESULTS),
+                "run_dir": str(partition_dir(out, run_date, run_id)),
+            }
+            summary["results_path"] = summary["outputs"]["results"]
+            results = write_results_task(
+                ledger, quote(purchases), quote(rejects), summary, out, run_id, run_date, report
+            )
+        else:
+            # Nothing was planned: keep the latest files as they are, record this run's attempt.
+            _verdict(summary, fatal)
+            path = partition_dir(out, run_date, run_id) / "summary.json"
+            write_json(summary, path)
+            summary["outputs"] = {"summary": str(path), "run_dir": str(path.parent)}
+        await publish_task(summary, quote(results), quote(rejects))
+    finally:
+        if ledger is not None:
+            ledger.close()
+
+    if fatal is not None:
+        raise fatal
+    if summary["purchases_unknown"]:
+        return Failed(message=summary["message"], data=summary)
+    return summary
+
+
+def _verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
+    """Final state and the one-line message a person reads first."""
+    unknown = summary.get("purchases_unknown", 0)
+    if fatal is not None:
+        summary["final_state"] = "FAILED"
+        summary["message"] = f"fatal: {fatal}"
+    elif unknown:
+        summary["final_state"] = "FAILED"
+        summary["message"] = (
+            f"{unknown} purchase(s) left unknown (sent, outcome not confirmed); "
+            "the next run reconciles them before sending anything"
+        )
+    else:
+        summary["final_state"] = "COMPLETED"
+        created = summary.get("purchases_created", 0)
+        summary["message"] = (
+            "dry run: nothing sent"
+            if summary.get("dry_run")
+            else f"{created} created"
+            if created
+            else "nothing new to create"
+        )
+
+
+def _summary(
+    ctx: dict[str, Any],
+    read: ReadResult | None,
+    group: Any,
+    rejects: pd.DataFrame | None,
+    report: SubmitReport,
+    started: float,
+) -> dict[str, Any]:
+    """summary.json: the interface's counts first, then the details a person may need."""
+    sub = report.summary()
+    verdicts = [v.status for v in report.verdicts.values()]
+    rows_rejected = len(rejects) if rejects is not None else 0
+    rows_accepted = len(group.order_lines) if group is not None else 0
+    reasons = (
+        {str(k): int(v) for k, v in rejects["reason_code"].astype(str).value_counts().items()}
+        if rejects is not None and len(rejects)
+        else {}
+    )
+    amounts = {cur: f"{Decimal(fen) / 100:.2f}" for cur, fen in sorted(report.amount_fen.items())}
+    return {
+        **ctx,
+        "rows_in": read.rows_in if read is not None else 0,
+        "rows_accepted": rows_accepted,
+        "rows_rejected": rows_rejected,
+        "purchases_planned": report.purchases_in,
+        "purchases_created": report.created,
+        "purchases_already_created": report.already_created,
+        "purchases_failed": report.failed_total,
+        "purchases_unknown": report.unknown,
+        "purchases_skipped": report.skipped_by_rail + report.unresolved,
+        "purchases_would_create": verdicts.count("would_create"),
+        "api_calls": sub["api_calls"],
+        "api_429s": sub["rate_limited"],
+        "api_retries": sub["retries"],
+        "amounts": amounts,
+        "revenue": {k: str(v) for k, v in report.revenue.items()},
+        "reject_reasons": reasons,
+        "failures_by_code": dict(report.failed),
+        "stopped_reason": report.stopped_reason,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "submit": sub,
+    }
