@@ -18,27 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.ingest import LAZADA_EXPORT_COLUMNS
+
 DATA_DIR = Path(__file__).parent / ".data"
 GENERATOR_VERSION = 1
-
-LAZADA_COLUMNS: tuple[str, ...] = (
-    "orderItemId", "orderType", "Guarantee", "deliveryType", "lazadaId", "sellerSku", "lazadaSku",
-    "wareHouse", "createTime", "updateTime", "rtsSla", "ttsSla", "orderNumber", "invoiceRequired",
-    "invoiceNumber", "deliveredDate", "customerName", "customerEmail", "nationalRegistrationNumber",
-    "shippingName", "shippingAddress", "shippingAddress2", "shippingAddress3", "shippingAddress4",
-    "shippingAddress5", "shippingPhone", "shippingPhone2", "shippingCity", "shippingPostCode",
-    "shippingCountry", "shippingRegion", "billingName", "billingAddr", "billingAddr2",
-    "billingAddr3", "billingAddr4", "billingAddr5", "billingPhone", "billingPhone2", "billingCity",
-    "billingPostCode", "billingCountry", "taxCode", "branchNumber", "taxInvoiceRequested",
-    "payMethod", "paidPrice", "unitPrice", "sellerDiscountTotal", "platformDiscountTotal",
-    "shippingFee", "walletCredit", "itemName", "variation", "cdShippingProvider",
-    "shippingProvider", "shipmentTypeName", "shippingProviderType", "cdTrackingCode",
-    "trackingCode", "trackingUrl", "shippingProviderFM", "trackingCodeFM", "trackingUrlFM",
-    "promisedShippingTime", "premium", "status", "buyerFailedDeliveryReturnInitiator",
-    "buyerFailedDeliveryReason", "buyerFailedDeliveryDetail", "buyerFailedDeliveryUserName",
-    "bundleId", "semiManaged", "flexibleDeliveryTime", "bundleDiscount", "refundAmount",
-    "sellerNote",
-)  # fmt: skip
 
 SKU_MAP_COLUMNS: tuple[str, ...] = (
     "marketplace", "country", "seller_sku", "platform_item_id", "platform_sku_id",
@@ -365,7 +348,7 @@ def build_tables(
         "refundAmount": blank,
         "sellerNote": blank,
     }
-    assert tuple(cols) == LAZADA_COLUMNS
+    assert tuple(cols) == LAZADA_EXPORT_COLUMNS
     export = pa.table(cols)
 
     n_map = n_skus * len(COUNTRIES)

@@ -44,6 +44,44 @@ DISPOSITIONS = ("purchasable", "skipped_status", "outside_window", "duplicate", 
 SOURCE_PLATFORMS = ("taobao", "1688")
 SKU_MAP_STATUSES = ("approved", "pending", "rejected")
 
+# The current Seller Center export, in file order (77 columns since April 2026; files from 2024 to
+# March 2026 lack platformDiscountTotal). Ingest reads a handful of them, matched by name.
+LAZADA_EXPORT_COLUMNS: tuple[str, ...] = (
+    "orderItemId", "orderType", "Guarantee", "deliveryType", "lazadaId", "sellerSku", "lazadaSku",
+    "wareHouse", "createTime", "updateTime", "rtsSla", "ttsSla", "orderNumber", "invoiceRequired",
+    "invoiceNumber", "deliveredDate", "customerName", "customerEmail", "nationalRegistrationNumber",
+    "shippingName", "shippingAddress", "shippingAddress2", "shippingAddress3", "shippingAddress4",
+    "shippingAddress5", "shippingPhone", "shippingPhone2", "shippingCity", "shippingPostCode",
+    "shippingCountry", "shippingRegion", "billingName", "billingAddr", "billingAddr2",
+    "billingAddr3", "billingAddr4", "billingAddr5", "billingPhone", "billingPhone2", "billingCity",
+    "billingPostCode", "billingCountry", "taxCode", "branchNumber", "taxInvoiceRequested",
+    "payMethod", "paidPrice", "unitPrice", "sellerDiscountTotal", "platformDiscountTotal",
+    "shippingFee", "walletCredit", "itemName", "variation", "cdShippingProvider",
+    "shippingProvider", "shipmentTypeName", "shippingProviderType", "cdTrackingCode",
+    "trackingCode", "trackingUrl", "shippingProviderFM", "trackingCodeFM", "trackingUrlFM",
+    "promisedShippingTime", "premium", "status", "buyerFailedDeliveryReturnInitiator",
+    "buyerFailedDeliveryReason", "buyerFailedDeliveryDetail", "buyerFailedDeliveryUserName",
+    "bundleId", "semiManaged", "flexibleDeliveryTime", "bundleDiscount", "refundAmount",
+    "sellerNote",
+)  # fmt: skip
+# The legacy display-name export (before ~2021; 63 columns, 66 with the TH/VN tax columns).
+LAZADA_LEGACY_COLUMNS: tuple[str, ...] = (
+    "Order Item Id", "Order Type", "Order Flag", "Lazada Id", "Seller SKU", "Lazada SKU",
+    "Created at", "Updated at", "Order Number", "Invoice Required", "Customer Name",
+    "Customer Email", "National Registration Number", "Shipping Name", "Shipping Address",
+    "Shipping Address2", "Shipping Address3", "Shipping Address4", "Shipping Address5",
+    "Shipping Phone Number", "Shipping Phone Number2", "Shipping City", "Shipping Postcode",
+    "Shipping Country", "Shipping Region", "Billing Name", "Billing Address", "Billing Address2",
+    "Billing Address3", "Billing Address4", "Billing Address5", "Billing Phone Number",
+    "Billing Phone Number2", "Billing City", "Billing Postcode", "Billing Country",
+    "Payment Method", "Paid Price", "Unit Price", "Shipping Fee", "Wallet Credits", "Item Name",
+    "Variation", "CD Shipping Provider", "Shipping Provider", "Shipment Type Name",
+    "Shipping Provider Type", "CD Tracking Code", "Tracking Code", "Tracking URL",
+    "Shipping Provider (first mile)", "Tracking Code (first mile)", "Tracking URL (first mile)",
+    "Promised shipping time", "Premium", "Status", "Cancel / Return Initiator", "Reason",
+    "Reason Detail", "Editor", "Bundle ID", "Bundle Discount", "Refund Amount",
+)  # fmt: skip
+
 # reason_code -> what it means (docs/ingest.md carries the same table with examples).
 REASONS: dict[str, str] = {
     "MISSING_COLUMN": "the file lacks a required column; every row of the file is rejected",

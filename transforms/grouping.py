@@ -205,7 +205,9 @@ def _lookup(lines: pd.DataFrame, cand: np.ndarray, sku_map: pd.DataFrame) -> np.
         }
     )
     keys = ["marketplace", "country", "seller_sku"]
-    hit = left.select([*keys, "_pos"]).join(right.select([*keys, "_map"]), keys=keys)
+    hit = left.select([*keys, "_pos"]).join(
+        right.select([*keys, "_map"]), keys=keys, join_type="inner"
+    )
     found[hit["_pos"].to_numpy()] = hit["_map"].to_numpy()
     missing = found < 0
     if missing.any():  # fallback: the platform SKU id, preferring approved map rows
@@ -218,7 +220,7 @@ def _lookup(lines: pd.DataFrame, cand: np.ndarray, sku_map: pd.DataFrame) -> np.
             "_map", pa.array(by_id["_map"].to_numpy())
         )
         rest = left.filter(pa.array(missing)).select([*keys, "_pos"])
-        hit = rest.join(right, keys=keys)
+        hit = rest.join(right, keys=keys, join_type="inner")
         found[hit["_pos"].to_numpy()] = hit["_map"].to_numpy()
     return found
 
@@ -255,7 +257,7 @@ def _reject_unmapped(lines, cand, map_row, sku_map, state, rejects) -> None:
                         f"SKU map row for {s} is {t}, not approved"
                         for s, t in zip(skus, st, strict=True)
                     ],
-                    "status",
+                    "sku_map.status",
                     list(st),
                 )
             )

@@ -202,11 +202,13 @@ def normalise(
     rows: np.ndarray,
     source_file: str,
     malformed: Iterable[tuple[int, str]] = (),
+    headers: dict[str, str] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """A text table with canonical column names -> (order lines, rejects), both Arrow tables.
 
     `rows` gives each table row's number in the source file. Rows the CSV parser had to skip
-    (`malformed`) are rejected here too, so that the file's row count is conserved.
+    (`malformed`) are rejected here too, so that the file's row count is conserved. `headers`
+    (canonical -> the file's own header) names columns in rejects as the file names them.
     """
     n = table.num_rows
     present = set(table.column_names)
@@ -221,13 +223,15 @@ def normalise(
         # bytes >= characters: only a column with a long byte string needs counting characters
         if name in present and _any(pc.greater(pc.binary_length(col(name)), limit)):
             too_long = pc.greater(pc.utf8_length(col(name)), limit)
-            rules.add("FIELD_TOO_LONG", name, f"{name} is longer than {limit} characters", too_long)
+            rules.add(
+                "FIELD_TOO_LONG", name, f"{{col}} is longer than {limit} characters", too_long
+            )
     for name in TEXT_COLUMNS:
         if name in present:
             rules.add(
                 "FORMULA_INJECTION",
                 name,
-                f"{name} starts with =, +, - or @ (spreadsheet formula)",
+                "{col} starts with =, +, - or @ (spreadsheet formula)",
                 _starts_with_any(col(name), "=+-@"),
             )
     for name in ("shippingPhone", "shippingPhone2"):
@@ -237,9 +241,9 @@ def normalise(
             plus = pc.starts_with(phone, "+")
             if _any(plus):  # "+60 12..." is a phone number, "+A1" is a formula
                 bad = pc.or_(bad, pc.and_(plus, pc.invert(_matches(phone, r"^\+[0-9 (]"))))
-            rules.add("FORMULA_INJECTION", name, f"{name} starts like a spreadsheet formula", bad)
+            rules.add("FORMULA_INJECTION", name, "{col} starts like a spreadsheet formula", bad)
     for name in REQUIRED:
-        rules.add("MISSING_VALUE", name, f"{name} is empty", pc.is_null(col(name)))
+        rules.add("MISSING_VALUE", name, "{col} is empty", pc.is_null(col(name)))
 
     order_line_id = _repair_id(col("orderItemId"))
     order_number = _repair_id(col("orderNumber"))
@@ -250,33 +254,29 @@ def normalise(
             rules.add(
                 "BAD_ID",
                 name,
-                f"{name} is in scientific notation: the file went through a spreadsheet as a "
+                "{col} is in scientific notation: the file went through a spreadsheet as a "
                 "number; re-export it with ids as text",
                 _matches(ids, r"^\d(\.\d+)?[eE][+-]?\d+$"),
             )
-            rules.add("BAD_ID", name, f"{name} is not a digit string", not_digits)
+            rules.add("BAD_ID", name, "{col} is not a digit string", not_digits)
 
     status = _per_unique(col("status"), normalise_status)
     rules.add(
         "UNKNOWN_STATUS",
         "status",
-        "status is not a known Lazada item status",
+        "{col} is not a known Lazada item status",
         pc.and_(pc.is_valid(status), pc.invert(pc.is_in(status, value_set=_STATUS_SET))),
     )
 
     created, bad_created = parse_local_time(col("createTime"))
-    rules.add(
-        "BAD_DATE", "createTime", "createTime is not a date like 14 Mar 2026 09:12", bad_created
-    )
+    rules.add("BAD_DATE", "createTime", _DATE_REASON, bad_created)
     updated, bad_updated = parse_local_time(col("updateTime"))
-    rules.add(
-        "BAD_DATE", "updateTime", "updateTime is not a date like 14 Mar 2026 09:12", bad_updated
-    )
+    rules.add("BAD_DATE", "updateTime", _DATE_REASON, bad_updated)
 
     paid, bad_paid = parse_money(col("paidPrice"))
-    rules.add("BAD_PRICE", "paidPrice", _PRICE_REASON.format("paidPrice"), bad_paid)
+    rules.add("BAD_PRICE", "paidPrice", _PRICE_REASON, bad_paid)
     unit, bad_unit = parse_money(col("unitPrice"))
-    rules.add("BAD_PRICE", "unitPrice", _PRICE_REASON.format("unitPrice"), bad_unit)
+    rules.add("BAD_PRICE", "unitPrice", _PRICE_REASON, bad_unit)
 
     sku_country, platform_sku_id = _parse_lazada_sku(col("lazadaSku"))
     name_country = _per_unique(col("shippingCountry"), _country_from_name)
@@ -296,7 +296,9 @@ def normalise(
     )
 
     good, explained = rules.assign()
-    rejects = _rejects(explained, table, rows, source_file, order_line_id, order_number, malformed)
+    rejects = _rejects(
+        explained, table, rows, source_file, order_line_id, order_number, malformed, headers or {}
+    )
     lines = _lines(
         n=n,
         col=col,
@@ -317,7 +319,8 @@ def normalise(
     return lines, rejects
 
 
-_PRICE_REASON = "{} is not an amount like 42.90 (>= 0, at most 2 decimals, below 10^12)"
+_PRICE_REASON = "{col} is not an amount like 42.90 (>= 0, at most 2 decimals, below 10^12)"
+_DATE_REASON = "{col} is not a date like 14 Mar 2026 09:12"
 _STATUS_SET = pa.array(sorted(STATUSES))
 
 
@@ -530,10 +533,11 @@ def _postcode(values: pa.ChunkedArray, country_idx: pa.Array) -> pa.ChunkedArray
 
 
 def _rejects(explained, table, rows, source_file, order_line_id, order_number,
-             malformed) -> pa.Table:  # fmt: skip
+             malformed, headers) -> pa.Table:  # fmt: skip
     parts = []
     for failure, idx in explained:
         take = pa.array(idx)
+        shown = headers.get(failure.column, failure.column)
         if failure.column in table.column_names:
             values = pc.take(table[failure.column], take).combine_chunks()
         else:
@@ -548,8 +552,8 @@ def _rejects(explained, table, rows, source_file, order_line_id, order_number,
                 "order_line_id": pc.take(order_line_id, take),
                 "order_number": pc.take(order_number, take),
                 "reason_code": [failure.code] * len(idx),
-                "reason": [failure.reason] * len(idx),
-                "column": [failure.column] * len(idx),
+                "reason": [failure.reason.format(col=shown)] * len(idx),
+                "column": [shown] * len(idx),
                 "value": values,
             }
         )

@@ -116,7 +116,7 @@ def _read_one(path: Path) -> tuple[FileReport, pd.DataFrame | None, pa.Table]:
         LazadaExport.validate(to_frame(table))  # the file-level gate: columns, all text
     except pa_.errors.SchemaError as exc:  # pragma: no cover - read_text only yields text
         raise AssertionError(f"{source}: raw frame is not all text: {exc}") from exc
-    lines_table, rejects = normalise(table, text.rows, source, text.malformed)
+    lines_table, rejects = normalise(table, text.rows, source, text.malformed, match.columns)
     del table
     lines, schema_rejects = _validate_lines(to_frame(lines_table), source)
     if schema_rejects is not None:
@@ -294,8 +294,14 @@ def _summary(read, group, rejects, window: Window, wanted, sku_map, map_path) ->
 # --- write ---------------------------------------------------------------------------------------
 
 
-def write_plan(result: PlanResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the plan's tables and summary, each atomically (temp file + rename in the same dir)."""
+def write_plan(
+    result: PlanResult, out_dir: str | Path, *, started: float | None = None
+) -> dict[str, Path]:
+    """Write the plan's tables and summary, each atomically (temp file + rename in the same dir).
+
+    `started` (a `time.perf_counter()` value): summary.json's `duration_s` then counts the
+    writing too, as the command's wall time.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -319,6 +325,8 @@ def write_plan(result: PlanResult, out_dir: str | Path) -> dict[str, Path]:
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
         list(pool.map(write, frames))
+    if started is not None:
+        result.summary["duration_s"] = round(time.perf_counter() - started, 3)
     text = json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n"
     _atomic(paths["summary"], lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return paths
