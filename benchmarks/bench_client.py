@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sandbox.catalog import TB_BASE_ITEM
 from sandbox.config import SandboxConfig
@@ -39,6 +41,8 @@ class Run:
     done: int
     failed: int
     seconds: float
+    client_cpu_s: float = 0.0
+    server_cpu_s: float | None = None
 
     @property
     def rate(self) -> float:
@@ -86,6 +90,7 @@ async def _measure(
     transport: str,
     c: int,
     duration: float,
+    server_pid: int | None,
 ) -> Run:
     tag = f"{transport}-{c}"
     counter = iter(range(10**9))
@@ -106,10 +111,25 @@ async def _measure(
                 except ShanjingError:
                     failed += 1
 
-        t0 = time.perf_counter()
+        t0, cpu0, srv0 = time.perf_counter(), time.process_time(), _cpu_of(server_pid)
         await asyncio.gather(*(worker() for _ in range(c)))
         seconds = time.perf_counter() - t0
-    return Run(transport, c, done, failed, seconds)
+        cpu, srv1 = time.process_time() - cpu0, _cpu_of(server_pid)
+    server = srv1 - srv0 if srv0 is not None and srv1 is not None else None
+    return Run(transport, c, done, failed, seconds, cpu, server)
+
+
+def _cpu_of(pid: int | None) -> float | None:
+    """CPU seconds used so far by process `pid` (Linux /proc), to tell who is the bottleneck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ms(seconds: float | None, n: int) -> str:
+    return f"{seconds / n * 1000:.2f}" if seconds is not None and n else "n/a"
 
 
 def main(argv: list[str]) -> None:
@@ -136,12 +156,15 @@ def main(argv: list[str]) -> None:
         runs: list[Run] = []
         for c in levels:
             for transport in transports:
-                run = asyncio.run(_measure(url, access, refresh, pool, transport, c, args.duration))
+                run = asyncio.run(
+                    _measure(url, access, refresh, pool, transport, c, args.duration, sandbox.pid)
+                )
                 runs.append(run)
                 bound = c / latency
                 print(
                     f"{c:>5} {transport:>9} {run.done:>8} {run.rate:>8.0f} {bound:>7.0f} "
-                    f"{run.rate / bound:>6.2f} {run.failed:>6}",
+                    f"{run.rate / bound:>6.2f} {run.failed:>6} "
+                    f"{_ms(run.client_cpu_s, run.done):>18} {_ms(run.server_cpu_s, run.done):>19}",
                     flush=True,
                 )
         stats = sandbox.control.stats()
@@ -157,5 +180,9 @@ def main(argv: list[str]) -> None:
                 print(
                     f"C={c}: aiohttp transport / plain httpx = {by['aiohttp'].rate / by['httpx'].rate:.1f}x"
                 )
+        print(
+            f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+            "(client and sandbox need one core each; other load lowers the ratios)"
+        )
     finally:
         sandbox.stop()
