@@ -80,3 +80,41 @@ def ledger(ledger_url) -> Iterator[Ledger]:
     led.create_schema()
     yield led
     led.close()
+
+
+# -- the sandbox, over real HTTP ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_session():
+    from sandbox.testing import sandbox_server
+
+    with sandbox_server(latency_ms=2) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sbx(sandbox_session):
+    """The shared sandbox with orders, counters, tokens and options reset for this test."""
+    sandbox_session.control.reset(config=True)
+    yield sandbox_session
+    sandbox_session.control.reset(config=True)
+
+
+def make_client(handle, **kwargs):
+    from shanjing import ShanjingClient, StaticTokenStore, TokenManager
+
+    kwargs.setdefault("timeout", 5.0)
+    return ShanjingClient(
+        handle.base_url,
+        TokenManager(StaticTokenStore(handle.access_token, handle.refresh_token)),
+        **kwargs,
+    )
+
+
+def orders_per_outer_id(handle) -> dict[str, set[int]]:
+    """outer_purchase_id -> the distinct creates (create_no) the sandbox stored for it."""
+    out: dict[str, set[int]] = {}
+    for o in handle.control.orders():
+        out.setdefault(o["outer_purchase_id"], set()).add(o["create_no"])
+    return out
