@@ -90,6 +90,7 @@ FORMULA = r"^[=+\-@]"
 FORMULA_PHONE = r"^([=@-]|\+[^0-9 (])"  # "+60 12..." is a phone number, "+A1" is a formula
 ID_FROM_FLOAT = r"^(\d{1,15})\.0+$"  # a float rendering of an id that is still exact
 _STR_NULL = pa.scalar(None, pa.string())
+MAX_REJECT_VALUE = 200  # characters of a bad cell kept in the rejects
 
 
 @dataclass(frozen=True)
@@ -538,8 +539,9 @@ def _rejects(explained, table, rows, source_file, order_line_id, order_number,
     for failure, idx in explained:
         take = pa.array(idx)
         shown = headers.get(failure.column, failure.column)
-        if failure.column in table.column_names:
+        if failure.column in table.column_names:  # the cell as found, cut to a readable size
             values = pc.take(table[failure.column], take).combine_chunks()
+            values = pc.utf8_slice_codeunits(values, 0, MAX_REJECT_VALUE)
         else:
             values = pa.nulls(len(idx), pa.string())
         if failure.column in PII_COLUMNS:

@@ -1,0 +1,134 @@
+"""plan / write_plan / `purchase-sync plan` end to end on the samples and test files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from purchase_sync.cli import main as cli
+from schemas.errors import UserError
+from schemas.records import PlannedPurchase
+from tests.ingest.conftest import DATA, SAMPLES
+from transforms import plan, write_plan
+
+SAMPLE_CSV = str(SAMPLES / "lazada_orders_2026-11-26.csv")
+SAMPLE_XLSX = str(SAMPLES / "lazada_orders_2026-11-26.xlsx")
+SAMPLE_MAP = str(SAMPLES / "sku_map.csv")
+INTERFACE_KEYS = {
+    "rows_in", "rows_accepted", "rows_rejected", "purchases_planned", "purchases_created",
+    "purchases_already_created", "purchases_failed", "purchases_unknown", "api_calls", "dry_run",
+    "sandbox", "duration_s",
+}  # fmt: skip
+
+
+def test_sample_plan_adds_up():
+    result = plan([SAMPLE_CSV], SAMPLE_MAP)
+    s = result.summary
+    assert set(s) >= INTERFACE_KEYS
+    assert s["row_conservation"]["holds"]
+    assert s["rows_in"] == s["rows_accepted"] + s["rows_rejected"] == 180
+    assert s["purchases_planned"] == len(result.purchases) > 0
+    assert s["purchases_created"] == 0 and s["dry_run"] is True
+    assert set(s["rejected_by_reason"]) >= {"BAD_DATE", "BAD_PRICE", "UNKNOWN_STATUS",
+        "FORMULA_INJECTION", "BAD_ID", "MISSING_VALUE", "DUPLICATE_CONFLICT", "UNMAPPED_SKU",
+        "SKU_NOT_APPROVED"}  # fmt: skip
+    assert set(result.purchases["country"]) == {"MY", "SG", "PH", "TH", "VN", "ID"}
+    assert s["skipped_by_status"]["canceled"] > 0
+    assert (result.purchases["units"] > 1).any()  # multi-unit orders
+
+
+def test_overlapping_xlsx_adds_rows_but_not_purchases():
+    csv_only = plan([SAMPLE_CSV], SAMPLE_MAP)
+    both = plan([SAMPLE_CSV, SAMPLE_XLSX], SAMPLE_MAP)
+    assert both.summary["rows_in"] > csv_only.summary["rows_in"]
+    assert both.summary["lines_by_disposition"]["duplicate"] > 0
+    assert sorted(p.payload_hash() for p in both.planned) == sorted(
+        p.payload_hash() for p in csv_only.planned
+    )
+
+
+def test_overlapping_days_use_the_newest_status():
+    result = plan([str(DATA / "lazada_overlap_day1.csv"), str(DATA / "lazada_overlap_day2.csv")],
+                  str(DATA / "sku_map.csv"))  # fmt: skip
+    lines = result.order_lines.set_index(["order_line_id", "disposition"]).sort_index()
+    assert ("212345678911234", "skipped_status") in lines.index  # shipped on day 2
+    assert ("212345678911234", "duplicate") in lines.index
+    bag = result.purchase_lines[result.purchase_lines["seller_sku"] == "BAG-TOTE-GRY"]
+    assert list(bag["units"]) == [1]
+
+
+def test_window_selects_by_shop_day():
+    result = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"),
+                  since="2026-03-15", until="2026-03-16")  # fmt: skip
+    assert set(result.purchases["order_number"]) == {"300000000100003", "300000000100004"}
+    assert result.summary["window"]["since"] == "2026-03-15T00:00:00"
+
+
+def test_default_sku_map_is_looked_for_next_to_the_first_input(tmp_path):
+    shutil.copy(DATA / "lazada_current.csv", tmp_path / "export.csv")
+    with pytest.raises(UserError, match=r"sku_map\.csv"):
+        plan([str(tmp_path / "export.csv")], None)
+    shutil.copy(DATA / "sku_map.csv", tmp_path / "sku_map.csv")
+    assert plan([str(tmp_path / "export.csv")], None).summary["sku_map"]["rows"] == 13
+
+
+def test_planned_records_are_built_on_demand():
+    result = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"))
+    planned = result.planned
+    assert all(isinstance(p, PlannedPurchase) for p in planned)
+    assert len(planned) == len(result.purchases)
+    cap = next(p for p in planned if p.country == "SG")
+    assert cap.lines[0].quantity == 2 and cap.lines[0].source_spec_id.startswith("2ba3")
+    assert cap.receiver.city == "Singapore"
+
+
+def test_write_plan_writes_each_file_atomically(tmp_path):
+    result = plan([SAMPLE_CSV], SAMPLE_MAP)
+    paths = write_plan(result, tmp_path / "out")
+    assert {p.name for p in paths.values()} == {"order_lines.parquet", "purchases.parquet",
+        "purchase_lines.parquet", "rejects.parquet", "summary.json"}  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        p.name for p in paths.values()
+    )  # no temp file left behind
+    rejects = pq.read_table(paths["rejects"])
+    assert rejects.column_names == ["source_file", "source_row", "order_line_id", "order_number",
+                                    "reason_code", "reason", "column", "value"]  # fmt: skip
+    for name in ("order_lines", "purchases", "purchase_lines", "rejects"):
+        schema = pq.read_schema(paths[name])
+        assert not [f.name for f in schema if "double" in str(f.type) or "float" in str(f.type)]
+        for f in schema:
+            if f.name.endswith(("_id", "_number", "_ids")) and f.name != "source_row":
+                assert "string" in str(f.type), (name, f.name, f.type)
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["rows_in"] == 180
+
+
+def test_cli_plan_prints_a_summary_and_writes_outputs(tmp_path, capsys):
+    code = cli(["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--out", str(tmp_path),
+                "--statuses", "pending,ready_to_ship"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "180 rows in" in out and "purchases" in out and "wrote" in out
+    assert "Nur Aisyah" not in out  # no personal data on the terminal
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["duration_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["plan", "nothing-here-*.csv"], "no input file matches"),
+        (["plan", SAMPLE_CSV, "--sku-map", str(DATA / "sku_map_conflict.csv")], "conflicting"),
+        (["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--since", "someday"], "--since"),
+        (["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--statuses", "pendng"], "unknown status"),
+        (["plan", str(DATA / "lazada_missing_column.csv"), "--sku-map", SAMPLE_MAP], "sellerSku"),
+    ],
+)
+def test_cli_fatal_problems_exit_2_with_one_line(argv, message, tmp_path, capsys):
+    code = cli([*argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
