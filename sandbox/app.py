@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import re
 import socket
@@ -204,6 +203,9 @@ class SandboxState:
         self.store: OrderStore | None = None
         self.stats = Stats()
         self.rng = random.Random(config.seed)
+        # request ids: not the fault RNG (keeps fault draws reproducible), and not os.urandom,
+        # whose syscall gives the GIL away to the store's writer thread on every request
+        self.rng_ids = random.Random()
         self.inflight = 0
         self.create_counts: dict[str, int] = {}
         self._catalog_dump: bytes | None = None
@@ -374,7 +376,7 @@ class Sandbox:
         cfg = s.config
         stats = s.stats
         stats.requests[endpoint] += 1
-        rid = os.urandom(16).hex()
+        rid = f"{s.rng_ids.getrandbits(128):032x}"
         if cfg.max_inflight is not None and s.inflight >= cfg.max_inflight:
             stats.n["rate_limited_inflight"] += 1
             stats.statuses[429] += 1

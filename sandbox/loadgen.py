@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 
 import aiohttp
@@ -70,6 +71,18 @@ async def _run(base_url: str, token: str, creates: int, concurrency: int, items:
         return creates / elapsed
 
 
+def _cpu_s(pid: int | None) -> float | None:
+    """User+system CPU seconds of a child process (Linux), to report cost per create."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m sandbox.loadgen", description=__doc__)
     p.add_argument("--creates", type=int, default=20_000)
@@ -88,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     config = SandboxConfig(latency_ms=args.latency_ms)
     start = start_in_thread if args.in_thread else start_subprocess
     with start(config) as sbx:
+        cpu0, srv0 = time.process_time(), _cpu_s(sbx.pid)
         rate = asyncio.run(
             _run(sbx.base_url, sbx.access_token, args.creates, args.concurrency, args.items)
         )
+        cpu1, srv1 = time.process_time(), _cpu_s(sbx.pid)
         stats = sbx.control.stats()
     bound = args.concurrency / (args.latency_ms / 1000) if args.latency_ms else float("inf")
     where = "same process" if args.in_thread else "subprocess"
@@ -98,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         f"creates: {args.creates} at C={args.concurrency}, latency {args.latency_ms:g} ms "
         f"(server in {where}): {rate:,.0f} creates/s = {rate / bound:.2f} of the "
         f"{bound:,.0f}/s bound"
+    )
+    per = 1000 / args.creates
+    srv = f", server {(srv1 - srv0) * per:.2f}" if srv0 is not None and srv1 is not None else ""
+    print(
+        f"CPU ms per create (resolve phase included): this process {(cpu1 - cpu0) * per:.2f}{srv}"
     )
     print(
         f"stored: {stats['creates_committed']} creates, {stats['purchase_orders_committed']} "

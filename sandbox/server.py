@@ -19,7 +19,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 
@@ -187,9 +187,10 @@ def start_subprocess(
     proc.stdin.close()
     lines: queue.Queue[str | None] = queue.Queue()
 
-    def pump(stream: object) -> None:  # keep the pipe drained for the child's whole life
-        for line in stream:  # type: ignore[attr-defined]
-            lines.put(line)
+    def pump(stream: TextIO) -> None:  # keep the pipe drained for the child's whole life
+        with stream:
+            for line in stream:
+                lines.put(line)
         lines.put(None)
 
     threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()

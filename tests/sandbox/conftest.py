@@ -36,6 +36,12 @@ class Api:
         self.token = handle.access_token
         self.http = httpx.Client(base_url=handle.base_url + PREFIX, timeout=30)
 
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
@@ -92,6 +98,12 @@ def control(sandbox_server: SandboxHandle) -> SandboxControl:
 
 @pytest.fixture
 def api(sandbox_server: SandboxHandle, control: SandboxControl) -> Iterator[Api]:
-    client = Api(sandbox_server)
-    yield client
-    client.http.close()
+    with Api(sandbox_server) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def shared_api(sandbox_server: SandboxHandle) -> Iterator[Api]:
+    """For read-only tests (no reset), e.g. hypothesis tests that cannot use function fixtures."""
+    with Api(sandbox_server) as client:
+        yield client

@@ -64,8 +64,8 @@ def test_edge_skus_are_shown_as_they_are(api: Api) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(i=st.integers(0, 9999))
-def test_generated_taobao_scheme(sandbox_server, i: int) -> None:  # type: ignore[no-untyped-def]
-    api = Api(sandbox_server)
+def test_generated_taobao_scheme(shared_api: Api, i: int) -> None:
+    api = shared_api
     resp = api.product(800_000_000_000 + i)
     if i % 50 == 49:
         assert resp["errorCode"] == "ITEM_NOT_IN_POOL"
@@ -83,8 +83,8 @@ def test_generated_taobao_scheme(sandbox_server, i: int) -> None:  # type: ignor
 
 @settings(max_examples=25, deadline=None)
 @given(i=st.integers(0, 1999))
-def test_generated_1688_scheme(sandbox_server, i: int) -> None:  # type: ignore[no-untyped-def]
-    api = Api(sandbox_server)
+def test_generated_1688_scheme(shared_api: Api, i: int) -> None:
+    api = shared_api
     item_id = 610_000_000_000 + i
     resp = api.product(item_id, cbu=True)
     if i % 50 == 49:

@@ -222,13 +222,10 @@ def test_dedupe_option_replays_the_first_result(api: Api, control: SandboxContro
 
 def test_orders_survive_a_restart_and_ids_are_not_reused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "orders.sqlite")
-    with start_in_thread(SandboxConfig(db_path=db)) as first:
-        api = Api(first)
+    with start_in_thread(SandboxConfig(db_path=db)) as first, Api(first) as api:
         mp, skus = api.mp_ids(652876415053)
         old = api.create("PS-KEEP", [line(mp, skus[0], "1")])["data"]["orderList"][0]
-        api.http.close()
-    with start_in_thread(SandboxConfig(db_path=db)) as second:
-        api = Api(second)
+    with start_in_thread(SandboxConfig(db_path=db)) as second, Api(second) as api:
         found = api.query(outer_purchase_id="PS-KEEP")["data"]["purchaseOrders"]
         assert [o["purchaseId"] for o in found] == [old["purchaseId"]]
         new = api.create("PS-NEW", [line(mp, skus[0], "1")])["data"]["orderList"][0]
@@ -241,4 +238,3 @@ def test_orders_survive_a_restart_and_ids_are_not_reused(tmp_path) -> None:  # t
         newer = api.create("PS-NEWER", [line(mp, skus[0], "1")])["data"]["orderList"][0]
         assert newer["purchaseId"] > new["purchaseId"]
         assert len(second.control.orders()) == 1
-        api.http.close()

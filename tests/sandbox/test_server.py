@@ -80,13 +80,12 @@ def test_orders_survive_a_killed_server_process(tmp_path) -> None:  # type: igno
     db = str(tmp_path / "orders.sqlite")
     handle = start_subprocess(SandboxConfig(db_path=db))
     assert handle.pid is not None and handle.pid != os.getpid()
-    api = Api(handle)
-    mp, skus = api.mp_ids(718293045561)
-    pids = [
-        api.create(f"PS-K{n}", [line(mp, skus[0], "1")])["data"]["orderList"][0]["purchaseId"]
-        for n in range(5)
-    ]
-    api.http.close()
+    with Api(handle) as api:
+        mp, skus = api.mp_ids(718293045561)
+        pids = [
+            api.create(f"PS-K{n}", [line(mp, skus[0], "1")])["data"]["orderList"][0]["purchaseId"]
+            for n in range(5)
+        ]
     handle.kill()  # SIGKILL: no shutdown hook runs
     assert handle.process is not None and handle.process.returncode == -signal.SIGKILL
     with start_subprocess(SandboxConfig(db_path=db)) as again:
@@ -97,10 +96,9 @@ def test_orders_survive_a_killed_server_process(tmp_path) -> None:  # type: igno
 def test_sandbox_server_helper_in_a_subprocess() -> None:
     with sandbox_server(subprocess=True, key_style="snake") as handle:
         assert handle.control.health()
-        api = Api(handle)
-        body = api.product(718293045561)
+        with Api(handle) as api:
+            body = api.product(718293045561)
         assert "error_code" in body and "sku_list" in body["data"]
-        api.http.close()
         proc = handle.process
     assert proc is not None and proc.returncode == 0  # SIGTERM -> clean shutdown
     with pytest.raises(httpx.TransportError):
@@ -128,7 +126,8 @@ def test_cli_serves_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    with proc.stdout, proc.stderr:  # type: ignore[union-attr]
+        out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     assert proc.returncode == 0, err
     assert "SHANJING_ACCESS_TOKEN=sandbox-access-token" in out
     assert "Traceback" not in err
@@ -156,6 +155,7 @@ def test_custom_tokens_are_never_printed() -> None:
     lines = [proc.stdout.readline() for _ in range(5)]
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=20)
-    text = "".join(lines) + proc.stdout.read() + proc.stderr.read()  # type: ignore[union-attr]
+    with proc.stdout, proc.stderr:  # type: ignore[union-attr]
+        text = "".join(lines) + proc.stdout.read() + proc.stderr.read()  # type: ignore[union-attr]
     assert lines[0].startswith(READY_PREFIX)
     assert secret not in text and "not shown" in text
