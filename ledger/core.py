@@ -196,7 +196,8 @@ class Ledger:
         self.clock = clock
         self.engine = _make_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
-        self.busy_s = 0.0  # wall seconds spent inside ledger calls (all threads)
+        self.busy_s = 0.0  # wall seconds spent inside ledger calls (all threads, waits included)
+        self.cpu_s = 0.0  # CPU seconds those calls used (what they take from the event loop)
         self.transactions = 0
         self._lock = threading.Lock()
 
@@ -208,9 +209,10 @@ class Ledger:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _account(self, seconds: float, transactions: int = 1) -> None:
+    def _account(self, seconds: float, cpu_s: float, transactions: int = 1) -> None:
         with self._lock:
             self.busy_s += seconds
+            self.cpu_s += cpu_s
             self.transactions += transactions
 
     @contextlib.contextmanager
@@ -234,11 +236,13 @@ class Ledger:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             self = args[0]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._account(time.perf_counter() - t0)  # type: ignore[attr-defined]
+                self._account(  # type: ignore[attr-defined]
+                    time.perf_counter() - t0, time.thread_time() - c0
+                )
 
         return wrapper
 
@@ -525,27 +529,77 @@ class Ledger:
         """Write the outcomes of sends, in one transaction; returns how many rows changed.
 
         `created` is the remote truth and is written whoever holds the row now (never over a
-        `created` row). Any other outcome is written only while this run still holds the claim.
+        `created` row), with its line rows. Any other outcome is written only while this run
+        still holds the claim, and touches no line rows (they describe what was created).
+        One executemany per kind keeps a batch of outcomes to a handful of statements.
         """
         if not outcomes:
             return 0
+        if any(o.state is State.SUBMITTING for o in outcomes):
+            raise ValueError("an outcome cannot be 'submitting'")
         t = purchases
         now = self.clock()
+        created = [o for o in outcomes if o.state is State.CREATED]
+        others = [o for o in outcomes if o.state is not State.CREATED]
         n = 0
+        values = {
+            "state": sa.bindparam("v_state"),
+            "error_code": sa.bindparam("v_code"),
+            "error_message": sa.bindparam("v_message"),
+            "amount_fen": sa.func.coalesce(
+                sa.bindparam("v_amount", type_=sa.BigInteger), t.c.amount_fen
+            ),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+
+        def params(o: Outcome) -> dict[str, Any]:
+            return {
+                "b_id": o.outer_purchase_id,
+                "v_state": o.state.value,
+                "v_code": o.error_code,
+                "v_message": o.error_message,
+                "v_amount": o.amount_fen,
+            }
+
         with self.engine.begin() as conn:
-            for o in outcomes:
-                if o.state is State.SUBMITTING:
-                    raise ValueError("an outcome cannot be 'submitting'")
-                where = t.c.outer_purchase_id == o.outer_purchase_id
-                if o.state is State.CREATED:
-                    where &= t.c.state != State.CREATED.value
-                else:
-                    where &= (t.c.state == State.SUBMITTING.value) & (t.c.lease_owner == run_id)
-                res = conn.execute(t.update().where(where).values(**self._outcome_values(o, now)))
-                if res.rowcount:
-                    n += 1
-                    if o.lines:
-                        self._write_lines(conn, o.outer_purchase_id, o.lines, now)
+            if created:
+                stmt = (
+                    t.update()
+                    .where(
+                        (t.c.outer_purchase_id == sa.bindparam("b_id"))
+                        & (t.c.state != State.CREATED.value)
+                    )
+                    .values(
+                        **values,
+                        purchase_ids=sa.bindparam("v_pids"),
+                        payment_url=sa.bindparam("v_url"),
+                    )
+                )
+                rows = [
+                    {
+                        **params(o),
+                        "v_pids": json.dumps(list(o.purchase_ids)),
+                        "v_url": o.payment_url,
+                    }
+                    for o in created
+                ]
+                res = conn.execute(stmt, rows)
+                n += res.rowcount if res.rowcount >= 0 else len(rows)
+                self._write_lines(conn, created, now)
+            if others:
+                stmt = (
+                    t.update()
+                    .where(
+                        (t.c.outer_purchase_id == sa.bindparam("b_id"))
+                        & (t.c.state == State.SUBMITTING.value)
+                        & (t.c.lease_owner == run_id)
+                    )
+                    .values(**values)
+                )
+                res = conn.execute(stmt, [params(o) for o in others])
+                n += res.rowcount if res.rowcount >= 0 else len(others)
         return n
 
     @staticmethod
@@ -566,15 +620,19 @@ class Ledger:
         return values
 
     @staticmethod
-    def _write_lines(
-        conn: sa.Connection, oid: str, lines: Sequence[LineResult], now: float
-    ) -> None:
-        conn.execute(purchase_lines.delete().where(purchase_lines.c.outer_purchase_id == oid))
+    def _write_lines(conn: sa.Connection, outcomes: Sequence[Outcome], now: float) -> None:
+        """Replace the line rows of these (created) purchases."""
+        with_lines = [o for o in outcomes if o.lines]
+        if not with_lines:
+            return
+        tl = purchase_lines
+        for chunk in _chunks([o.outer_purchase_id for o in with_lines]):
+            conn.execute(tl.delete().where(tl.c.outer_purchase_id.in_(chunk)))
         conn.execute(
-            purchase_lines.insert(),
+            tl.insert(),
             [
                 {
-                    "outer_purchase_id": oid,
+                    "outer_purchase_id": o.outer_purchase_id,
                     "order_line_no": ln.order_line_no,
                     "mp_id": ln.mp_id,
                     "mp_sku_id": ln.mp_sku_id,
@@ -588,7 +646,8 @@ class Ledger:
                     "sub_status": ln.sub_status,
                     "updated_at": now,
                 }
-                for ln in lines
+                for o in with_lines
+                for ln in o.lines
             ],
         )
 
@@ -693,8 +752,7 @@ class Ledger:
                 )
                 if res.rowcount:
                     created += 1
-                    if o.lines:
-                        self._write_lines(conn, o.outer_purchase_id, o.lines, now)
+                    self._write_lines(conn, [o], now)
                 else:
                     stale += 1
             for item in absent:

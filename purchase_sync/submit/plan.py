@@ -230,9 +230,13 @@ def to_address(settings: SubmitSettings, p: PlannedPurchase) -> Address:
     )
 
 
-def create_request(plan: Plan, settings: SubmitSettings) -> CreateOrderRequest:
-    """The create body: supplier-side prices, marketplace identity, warehouse from settings."""
+def create_request(
+    plan: Plan, settings: SubmitSettings, warehouse: Address | None = None
+) -> CreateOrderRequest:
+    """The create body: supplier-side prices, marketplace identity, warehouse from settings
+    (`warehouse` may pass the Address built once for a whole batch)."""
     p = plan.purchase
+    warehouse = warehouse or warehouse_address(settings)
     return CreateOrderRequest(
         outer_purchase_id=p.outer_purchase_id,
         purchase_amount=plan.amount_fen,
@@ -251,7 +255,7 @@ def create_request(plan: Plan, settings: SubmitSettings) -> CreateOrderRequest:
             )
             for q in plan.lines
         ],
-        receiver=to_address(settings, p),
-        warehouse=warehouse_address(settings),
+        receiver=warehouse if settings.receiver_mode == "warehouse" else to_address(settings, p),
+        warehouse=warehouse,
         support_partial_success=settings.support_partial_success,
     )

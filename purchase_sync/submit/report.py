@@ -77,7 +77,8 @@ class SubmitReport:
     amount_fen: Counter[str] = field(default_factory=Counter)  # created this run, by currency
     revenue: Counter[str] = field(default_factory=Counter)  # of those, marketplace revenue (str)
     client_stats: dict[str, Any] = field(default_factory=dict)
-    ledger_s: float = 0.0
+    ledger_s: float = 0.0  # wall time inside ledger calls (waits included)
+    ledger_cpu_s: float = 0.0  # CPU those calls used
     total_s: float = 0.0
     final_states: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # dry run, and pre-send decisions
@@ -131,6 +132,7 @@ class SubmitReport:
             "retries": self.retries,
             "api_calls": dict(self.client_stats.get("calls", {})),
             "ledger_s": round(self.ledger_s, 3),
+            "ledger_cpu_s": round(self.ledger_cpu_s, 3),
             "total_s": round(self.total_s, 3),
             "ledger_share": round(self.ledger_share, 4),
             "final_states": dict(self.final_states),

@@ -588,16 +588,10 @@ def _sent_line(q: Any) -> LineResult:
 
 def error_outcome(plan: Plan, exc: BaseException) -> Outcome:
     """Classify a failed create. Only proof that nothing was processed allows `planned`."""
-    lines = tuple(_sent_line(q) for q in plan.lines)
 
     def out(state: State, code: str, message: str) -> Outcome:
         return Outcome(
-            plan.outer_purchase_id,
-            state,
-            code,
-            message[:500],
-            amount_fen=plan.amount_fen,
-            lines=lines,
+            plan.outer_purchase_id, state, code, message[:500], amount_fen=plan.amount_fen
         )
 
     if isinstance(exc, BusinessError):
@@ -846,6 +840,7 @@ async def _send_pass(
     writer = _OutcomeWriter(ledger, run_id, batch, report, by_id, on_progress, len(plans))
     deadline_s = float(getattr(client, "deadline_s", 120.0))
     n_workers = settings.max_concurrency
+    warehouse = warehouse_address(settings)
 
     async def producer() -> None:
         i = 0
@@ -887,7 +882,7 @@ async def _send_pass(
             report.creates_sent += 1
             try:
                 async with asyncio.timeout(remaining):
-                    result = await client.create_order(create_request(plan, settings))
+                    result = await client.create_order(create_request(plan, settings, warehouse))
             except ReauthorizationRequired as exc:
                 if not fatal:
                     fatal.append(exc)
@@ -935,7 +930,7 @@ async def run_submit(
     refuses the refresh token.
     """
     t0 = time.perf_counter()
-    busy0 = ledger.busy_s
+    busy0, cpu0 = ledger.busy_s, ledger.cpu_s
     report = SubmitReport(run_id=run_id, dry_run=settings.dry_run, purchases_in=len(purchases))
     ids = [p.outer_purchase_id for p in purchases]
     try:
@@ -996,6 +991,7 @@ async def run_submit(
                 log.exception("could not read the final ledger counts")
         report.client_stats = client.stats.snapshot()
         report.ledger_s = ledger.busy_s - busy0
+        report.ledger_cpu_s = ledger.cpu_s - cpu0
         report.total_s = time.perf_counter() - t0
         _emit(
             on_progress,
