@@ -203,6 +203,7 @@ async def create_task(
             unknown=event.unknown,
         )
 
+    finished = False
     try:
         await stages.create(
             resolution,
@@ -214,14 +215,20 @@ async def create_task(
             on_progress=on_progress,
             budget=budget,
         )
+        finished = True
     finally:
-        done = last[0].done if last else 0
         note = f"{report.created} created, {report.failed_total} failed, {report.unknown} unknown"
+        if report.held or report.skipped_by_rail:
+            note += f", {report.held} held, {report.skipped_by_rail} skipped by rails"
         if submit.dry_run:
             note = "dry run: nothing sent"
         elif not total:
             note = "nothing to send"
-        await progress.finish(done if total else 0, max(total, done), note)
+        if finished:  # the stage is over: 100%, whatever was held back or skipped
+            await progress.finish(1, 1, note)
+        else:
+            done = last[0].done if last else 0
+            await progress.finish(done, max(total, done), f"stopped: {note}")
 
 
 @task(name="write-results", cache_policy=NONE, **RETRYABLE)
@@ -356,7 +363,7 @@ async def purchase_sync(
                 report.client_stats = client.stats.snapshot()
     except Exception as exc:
         fatal = exc
-        log.error("run stopped: %s", exc)
+        log.error("run stopped: %s", exc, extra={"user_error": isinstance(exc, UserError)})
 
     if ledger is not None and not dry_run and purchases:
         try:

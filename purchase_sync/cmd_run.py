@@ -33,14 +33,31 @@ def _quiet_prefect_console() -> None:
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
+def _user_error_names() -> set[str]:
+    names, todo = set(), [UserError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
 class _OneLineUserErrors(logging.Filter):
-    """Show a user-fixable error as its message, not a traceback (the CLI prints it anyway)."""
+    """Keep a user-fixable error out of the console: the command prints it once, in one line.
+
+    Prefect reports a failed task and flow several times (with tracebacks); those records still
+    reach the run's log in the Prefect API, only this process's console skips them.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, UserError):
-            record.exc_info = None
-            record.exc_text = None
+        if isinstance(exc, UserError) or getattr(record, "user_error", False):
+            return False
+        if record.levelno >= logging.ERROR:
+            message = record.getMessage()
+            return not any(
+                f"{name}:" in message or f"{name}(" in message for name in _user_error_names()
+            )
         return True
 
 

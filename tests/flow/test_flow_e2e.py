@@ -1,0 +1,200 @@
+"""The flow end to end on a temporary Prefect API and the sandbox, over real HTTP.
+
+Flow runs cost seconds each, so the tests of this module share one workspace and run in order:
+a first run, a rerun that creates nothing, a dry run, a run that leaves purchases unknown (and
+its repair), a fatal input error. Each asserts final states, files and artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+from benchmarks.gen_exports import generate
+from flows.sync_flow import purchase_sync
+from sandbox.config import BUSINESS_ENDPOINTS, SandboxConfig
+from sandbox.server import SandboxHandle, start_in_thread
+from schemas.errors import UserError
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+KEYS = {
+    "purchase-sync-progress",
+    "purchase-sync-summary",
+    "purchase-sync-failures",
+    "purchase-sync-rejects",
+    "purchase-sync-results",
+}
+
+
+class Workspace:
+    def __init__(self, root: Path, sandbox: SandboxHandle) -> None:
+        self.root = root
+        self.sandbox = sandbox
+        self.out = root / "out"
+        self.ledger_url = f"sqlite:///{root / 'ledger.sqlite'}"
+        self.exports: dict[int, tuple[str, str]] = {}
+
+    def export(self, seed: int, rows: int = 90) -> tuple[str, str]:
+        """A small synthetic Lazada export (and its SKU map) whose SKUs the sandbox knows."""
+        if seed not in self.exports:
+            data, sku_map = generate(rows, self.root / "in" / f"lazada_{seed}.csv", seed=seed)
+            self.exports[seed] = (str(data), str(sku_map))
+        return self.exports[seed]
+
+    async def run(self, seed: int, **params: Any) -> Any:
+        data, sku_map = self.export(seed)
+        return await purchase_sync(
+            inputs=[data],
+            sku_map=sku_map,
+            out=str(self.out),
+            ledger_url=self.ledger_url,
+            api_base_url=self.sandbox.base_url,
+            sandbox=True,
+            return_state=True,
+            **params,
+        )
+
+    def remote_purchases(self) -> int:
+        """Distinct purchases the supplier side holds; fails the test on any duplicate create."""
+        stats = self.sandbox.control.stats()
+        assert stats["duplicate_outer_ids"] == 0, "a purchase was created twice"
+        return int(stats["outer_ids_stored"])
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    root = tmp_path_factory.mktemp("flow")
+    handle = start_in_thread(SandboxConfig(db_path=str(root / "sandbox.sqlite")))
+    try:
+        yield Workspace(root, handle)
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_submit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No grace period before reconciling: the tests' lost requests have long landed."""
+    cfg = tmp_path / "submit.toml"
+    cfg.write_text("[submit]\nreconcile_grace_s = 0\nmax_concurrency = 8\n")
+    monkeypatch.setenv("PURCHASE_SYNC_CONFIG", str(cfg))
+
+
+async def _artifacts(flow_run_id: UUID) -> dict[str, Any]:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found if a.key}
+
+
+async def test_first_run_creates_everything_once_and_reports(ws: Workspace) -> None:
+    state = await ws.run(seed=11)
+    assert state.is_completed(), state.message
+    summary = await state.result()
+    assert summary["rows_in"] == summary["rows_accepted"] + summary["rows_rejected"]
+    assert summary["purchases_created"] > 0 and summary["purchases_unknown"] == 0
+    assert (
+        summary["purchases_created"] + summary["purchases_failed"] <= summary["purchases_planned"]
+    )
+    assert ws.remote_purchases() == summary["purchases_created"]
+
+    on_disk = json.loads((ws.out / "summary.json").read_text())
+    assert on_disk["run_id"] == summary["run_id"] and on_disk["final_state"] == "COMPLETED"
+    results = pd.read_parquet(ws.out / "results.parquet")
+    created = results.loc[results["status"] == "created", "outer_purchase_id"].nunique()
+    assert created == summary["purchases_created"]
+    assert results["mp_id"].dropna().map(type).eq(str).all()
+    run_dirs = list((ws.out / "runs").glob(f"date=*/run_id={summary['run_id']}"))
+    assert len(run_dirs) == 1 and (run_dirs[0] / "results.parquet").is_file()
+
+    found = await _artifacts(state.state_details.flow_run_id)
+    assert set(found) >= KEYS
+    assert found["purchase-sync-progress"].data == 100.0
+    assert "created now" in found["purchase-sync-summary"].data
+    assert "results.parquet" in str(found["purchase-sync-results"].data)
+
+
+async def test_rerun_creates_nothing(ws: Workspace) -> None:
+    before = ws.remote_purchases()
+    state = await ws.run(seed=11)
+    assert state.is_completed(), state.message
+    summary = await state.result()
+    assert summary["purchases_created"] == 0
+    assert summary["purchases_already_created"] == before
+    assert summary["api_calls"].get("create", 0) == 0
+    assert ws.remote_purchases() == before
+    assert summary["message"] == "nothing new to create"
+
+
+async def test_dry_run_sends_no_create(ws: Workspace) -> None:
+    before = ws.remote_purchases()
+    state = await ws.run(seed=12, dry_run=True)
+    assert state.is_completed(), state.message
+    summary = await state.result()
+    assert summary["dry_run"] and summary["purchases_would_create"] > 0
+    assert summary["purchases_created"] == 0 and ws.remote_purchases() == before
+    assert state.name == "Completed"
+
+
+async def test_unknown_purchases_fail_the_run_then_a_rerun_repairs_them(ws: Workspace) -> None:
+    control = ws.sandbox.control
+    before = ws.remote_purchases()
+    # Every create is committed but its answer lost, and every lookup is lost too: nothing the
+    # run sent can be confirmed.
+    control.set_config(lose_response_rate=1.0, fault_endpoints=["create", "query"])
+    try:
+        state = await ws.run(seed=13, limits={"max_purchases": 5})
+    finally:
+        control.set_config(lose_response_rate=0.0, fault_endpoints=list(BUSINESS_ENDPOINTS))
+    assert state.is_failed()
+    summary = await state.result(raise_on_failure=False)
+    assert summary["purchases_unknown"] > 0
+    assert "unknown" in state.message
+    assert json.loads((ws.out / "summary.json").read_text())["final_state"] == "FAILED"
+    found = await _artifacts(state.state_details.flow_run_id)
+    assert set(found) >= KEYS
+    failures = json.loads(found["purchase-sync-failures"].data)
+    unknown = [row for row in failures if row["status"] == "unknown"]
+    assert len(unknown) == summary["purchases_unknown"]
+    assert failures[: len(unknown)] == unknown, "unknown purchases are listed first"
+
+    repaired = await ws.run(seed=13, limits={"max_purchases": 5})
+    assert repaired.is_completed(), repaired.message
+    after = await repaired.result()
+    assert after["purchases_unknown"] == 0
+    # the lost creates are found by lookup (not sent again), then up to 5 new ones are sent
+    assert after["submit"]["reconciled_found"] == summary["purchases_unknown"]
+    assert after["submit"]["creates_sent"] <= 5
+    sent_by_both = summary["submit"]["creates_sent"] + after["submit"]["creates_sent"]
+    assert ws.remote_purchases() - before == sent_by_both
+
+
+async def test_fatal_input_error_fails_with_a_summary(ws: Workspace) -> None:
+    bad = ws.root / "in" / "lazada_bad.csv"
+    bad.write_text("orderNumber,foo\n1,2\n")
+    state = await purchase_sync(
+        inputs=[str(bad)],
+        sku_map=ws.export(11)[1],
+        out=str(ws.out),
+        ledger_url=ws.ledger_url,
+        api_base_url=ws.sandbox.base_url,
+        sandbox=True,
+        return_state=True,
+    )
+    assert state.is_failed()
+    exc = await state.result(raise_on_failure=False)
+    assert isinstance(exc, UserError)
+    found = await _artifacts(state.state_details.flow_run_id)
+    assert "purchase-sync-summary" in found
+    assert "fatal" in found["purchase-sync-summary"].data
+    # the latest results still describe the last run that got that far
+    assert json.loads((ws.out / "summary.json").read_text())["final_state"] == "COMPLETED"
