@@ -268,18 +268,26 @@ class SandboxState:
             self._catalog_dump = _dumps([item_json(i) for i in self.catalog.items()])
         return self._catalog_dump
 
-    def orders_json(self, outer: str | None) -> list[dict[str, Any]]:
+    def orders_json(self, outer: str | None, lines: bool) -> bytes:
+        """`/_sandbox/orders`: entries are cached per order, so repeated calls stay cheap."""
         assert self.store is not None
         if outer is None:
             orders: Any = self.store.orders.values()
         else:
             orders = [self.store.orders[p] for p in self.store.by_outer.get(outer, [])]
-        return [_order_summary(o) for o in orders]
+        if not lines:
+            return _dumps([_order_summary(o, lines=False) for o in orders])
+        parts = []
+        for o in orders:
+            if o.summary is None:
+                o.summary = _dumps(_order_summary(o, lines=True))
+            parts.append(o.summary)
+        return b"[" + b",".join(parts) + b"]"
 
 
-def _order_summary(order: StoredOrder) -> dict[str, Any]:
+def _order_summary(order: StoredOrder, lines: bool) -> dict[str, Any]:
     d = order.doc
-    return {
+    out = {
         "purchase_id": str(d["purchaseId"]),
         "outer_purchase_id": d["outerPurchaseId"],
         "create_no": order.create_no,
@@ -287,18 +295,21 @@ def _order_summary(order: StoredOrder) -> dict[str, Any]:
         "supplier_nick": d["supplierNick"],
         "purchase_amount": d["purchaseAmount"],
         "created_time": d["createdTime"],
-        "lines": [
-            {
-                "order_line_no": s.get("orderLineNo"),
-                "sub_purchase_order_id": str(s["subPurchaseOrderId"]),
-                "item_id": str(s["itemId"]),
-                "sku_id": str(s["skuId"]),
-                "quantity": s["quantity"],
-                "status": s["status"],
-            }
-            for s in d["subPurchaseOrders"]
-        ],
     }
+    if not lines:
+        return out
+    out["lines"] = [
+        {
+            "order_line_no": s.get("orderLineNo"),
+            "sub_purchase_order_id": str(s["subPurchaseOrderId"]),
+            "item_id": str(s["itemId"]),
+            "sku_id": str(s["skuId"]),
+            "quantity": s["quantity"],
+            "status": s["status"],
+        }
+        for s in d["subPurchaseOrders"]
+    ]
+    return out
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -779,7 +790,8 @@ class Sandbox:
 
     async def orders(self, request: web.Request) -> web.Response:
         outer = request.query.get("outer_purchase_id")
-        body = _dumps(self.s.orders_json(outer))
+        lines = request.query.get("lines", "1").lower() not in ("0", "false", "no")
+        body = self.s.orders_json(outer, lines)
         return web.Response(body=body, content_type="application/json")
 
     async def catalog(self, request: web.Request) -> web.Response:

@@ -57,6 +57,7 @@ class StoredOrder:
     seq: int
     create_no: int
     doc: dict[str, Any]
+    summary: bytes | None = None  # cached `/_sandbox/orders` entry; dropped when the order changes
 
 
 @dataclass
@@ -147,6 +148,7 @@ class OrderStore:
 
     def touch(self, order: StoredOrder) -> None:
         """Mark a changed order for the next commit."""
+        order.summary = None
         self._dirty[order.doc["purchaseId"]] = order
 
     async def commit(self) -> None:

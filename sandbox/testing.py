@@ -75,9 +75,17 @@ class SandboxControl:
     def stats(self) -> dict[str, Any]:
         return self._get("/_sandbox/stats")
 
-    def orders(self, outer_purchase_id: str | None = None) -> list[dict[str, Any]]:
-        """Stored purchase orders (ids as strings), optionally for one outer_purchase_id."""
-        return self._get("/_sandbox/orders", outer_purchase_id=outer_purchase_id)
+    def orders(
+        self, outer_purchase_id: str | None = None, *, lines: bool = True
+    ) -> list[dict[str, Any]]:
+        """Stored purchase orders (ids as strings), optionally for one outer_purchase_id.
+
+        `lines=False` leaves the lines out: enough for duplicate checks, and several times
+        lighter for tens of thousands of orders.
+        """
+        return self._get(
+            "/_sandbox/orders", outer_purchase_id=outer_purchase_id, lines=None if lines else "0"
+        )
 
     def catalog_item(self, item_id: str | int, market: str = "TB") -> dict[str, Any]:
         """One catalog item with its mp ids (market "TB" or "CBU")."""
@@ -123,8 +131,12 @@ class AsyncSandboxControl:
     async def stats(self) -> dict[str, Any]:
         return await self._get("/_sandbox/stats")
 
-    async def orders(self, outer_purchase_id: str | None = None) -> list[dict[str, Any]]:
-        return await self._get("/_sandbox/orders", outer_purchase_id=outer_purchase_id)
+    async def orders(
+        self, outer_purchase_id: str | None = None, *, lines: bool = True
+    ) -> list[dict[str, Any]]:
+        return await self._get(
+            "/_sandbox/orders", outer_purchase_id=outer_purchase_id, lines=None if lines else "0"
+        )
 
     async def set_config(self, **options: Any) -> dict[str, Any]:
         return await self._post("/_sandbox/config", options)

@@ -177,6 +177,7 @@ def test_cancel_closes_sub_orders_then_the_order(api: Api, control: SandboxContr
         return api.query(purchase_ids=json.dumps([pid]))["data"]["purchaseOrders"][0]
 
     before = current()["modifyTime"]
+    assert [o["status"] for o in control.orders("PS-CANCEL")] == ["WAIT_BUYER_P"]  # now cached
     assert cancel([str(first)], "不想采购了") == {
         "success": True,
         "errorCode": None,
@@ -194,6 +195,10 @@ def test_cancel_closes_sub_orders_then_the_order(api: Api, control: SandboxContr
     assert reasons == {first: "不想采购了", second: "all"}  # a closed line keeps its reason
     assert api.query(status="TRADE_CLOSED")["data"]["resultsTotal"] == 1
     assert [o["status"] for o in control.orders("PS-CANCEL")] == ["TRADE_CLOSED"]
+    assert [ln["status"] for ln in control.orders()[0]["lines"]] == ["TRADE_CLOSED"] * 2
+    (light,) = control.orders(lines=False)
+    assert "lines" not in light and light["status"] == "TRADE_CLOSED"
+    assert light["purchase_id"] == str(pid)
     assert control.stats()["cancels_committed"] == 2
 
 
