@@ -1,9 +1,10 @@
 """The emulator itself: aiohttp handlers for the wire contract (docs/wire-contract.md).
 
 Every `/rest/taobao-global/...` request goes through one pipeline, in this order:
-in-flight cap (429) -> 429 fault -> latency -> reset fault -> 5xx fault -> auth -> the endpoint
--> lost-response fault. 429s are answered before the latency, as a gateway would; a reset or 5xx
-means nothing was done; a lost response means the work was done (and committed) first.
+in-flight cap (429) -> 429 fault -> [latency window opens] reset fault -> 5xx fault -> auth ->
+the endpoint -> [window closes] -> lost-response fault. 429s are answered at once, as a gateway
+would; a reset or a 5xx means nothing was done; a lost response means the work was done (and
+committed) first. The latency runs from arrival and includes the work, like a real server's.
 Fault decisions come from one seeded `random.Random`, drawn the same way for every request, so a
 sequential run is reproducible.
 """
@@ -990,7 +991,9 @@ def build_app(config: SandboxConfig) -> web.Application:
     app[STATE] = state
 
     async def open_store(app: web.Application) -> None:
-        state.store = OrderStore(config.db_path)
+        store = state.store = OrderStore(config.db_path)
+        for outer, pids in store.by_outer.items():  # orders kept from an earlier run
+            state.create_counts[outer] = len({store.orders[p].create_no for p in pids})
 
     async def close_store(app: web.Application) -> None:
         if state.store is not None:

@@ -230,9 +230,12 @@ def test_orders_survive_a_restart_and_ids_are_not_reused(tmp_path) -> None:  # t
     with start_in_thread(SandboxConfig(db_path=db)) as first, Api(first) as api:
         mp, skus = api.mp_ids(652876415053)
         old = api.create("PS-KEEP", [line(mp, skus[0], "1")])["data"]["orderList"][0]
+        api.create("PS-TWICE", [line(mp, skus[0], "1")])
+        api.create("PS-TWICE", [line(mp, skus[0], "1")])
     with start_in_thread(SandboxConfig(db_path=db)) as second, Api(second) as api:
         found = api.query(outer_purchase_id="PS-KEEP")["data"]["purchaseOrders"]
         assert [o["purchaseId"] for o in found] == [old["purchaseId"]]
+        assert second.control.stats()["duplicate_outer_ids"] == 1  # rebuilt from the file
         new = api.create("PS-NEW", [line(mp, skus[0], "1")])["data"]["orderList"][0]
         assert new["purchaseId"] > old["purchaseId"]
         assert (

@@ -74,7 +74,6 @@ def test_options_map_onto_the_config() -> None:
     assert config_from_args(parser.parse_args([])) == SandboxConfig()
 
 
-@pytest.mark.slow
 def test_orders_survive_a_killed_server_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A create answered before the crash is on disk: commit happens before the response."""
     db = str(tmp_path / "orders.sqlite")
