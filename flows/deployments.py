@@ -68,6 +68,7 @@ def runner_deployments(path: Path = PREFECT_YAML) -> list[Any]:
                 schedules=_schedules(spec),
                 parameters=spec.get("parameters") or {},
                 concurrency_limit=_limit(spec),
+                _sync=True,  # plain objects even when called inside an event loop
             )
         )
     return deployments

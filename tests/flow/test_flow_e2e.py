@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pandas as pd
 import pytest
+from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.flow_engine import run_flow_async
+from prefect.states import Scheduled
 
 from benchmarks.gen_exports import generate
+from flows.deployments import runner_deployments
 from flows.sync_flow import purchase_sync
 from sandbox.config import BUSINESS_ENDPOINTS, SandboxConfig
 from sandbox.server import SandboxHandle, start_in_thread
@@ -198,3 +203,73 @@ async def test_fatal_input_error_fails_with_a_summary(ws: Workspace) -> None:
     assert "fatal" in found["purchase-sync-summary"].data
     # the latest results still describe the last run that got that far
     assert json.loads((ws.out / "summary.json").read_text())["final_state"] == "COMPLETED"
+
+
+async def test_nightly_deployment_run_processes_the_day_before_its_schedule(ws: Workspace) -> None:
+    """prefect.yaml's nightly deployment, a run scheduled by the server, executed here."""
+    deployments = {d.name: d for d in runner_deployments()}
+    assert set(deployments) == {"nightly", "backfill"}
+    nightly = deployments["nightly"]
+    assert nightly.concurrency_limit == 1
+    assert nightly.concurrency_options.collision_strategy == "ENQUEUE"
+    (schedule,) = nightly.schedules
+    assert schedule.schedule.timezone == "Asia/Kuala_Lumpur"
+    assert not deployments["backfill"].schedules
+
+    data, sku_map = ws.export(11)
+    nightly.parameters.update(
+        inputs=[data],
+        sku_map=sku_map,
+        out=str(ws.out),
+        ledger_url=ws.ledger_url,
+        api_base_url=ws.sandbox.base_url,
+        sandbox=True,
+    )
+    deployment_id = await nightly.aapply()
+    # 17:30 UTC on the 26th is 01:30 on the 27th in Kuala Lumpur: the run is for the 26th.
+    scheduled = datetime(2026, 11, 26, 17, 30, tzinfo=UTC)
+    async with get_client() as client:
+        flow_run = await client.create_flow_run_from_deployment(
+            deployment_id, state=Scheduled(scheduled_time=scheduled)
+        )
+    state = await run_flow_async(
+        purchase_sync, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+    )
+    assert state.is_completed(), state.message
+    summary = await state.result()
+    assert summary["flow_run_name"] == "lazada 2026-11-26 nightly"
+    assert summary["window"] == {"since": "2026-11-26", "until": "2026-11-27"}
+    # the export spans 25-27 Nov: the window keeps some rows out, and those are not rejects
+    assert 0 < summary["purchases_planned"] < summary["rows_accepted"]
+    assert summary["purchases_created"] == 0  # the first test created them already
+
+
+async def test_tokens_from_a_secret_block_are_refreshed_and_written_back(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live-API path (no sandbox flag): address from the environment, tokens from a block."""
+    block = "shanjing-tokens-test"
+    await Secret(
+        value={"access_token": "sandbox-access-token", "refresh_token": "sandbox-refresh-token"}
+    ).save(block, overwrite=True)
+    monkeypatch.setenv("SHANJING_BASE_URL", ws.sandbox.base_url)
+    monkeypatch.setenv("PURCHASE_SYNC_TOKEN_BLOCK", block)
+    ws.sandbox.control.expire_token()  # the stored access token is now dead: a refresh must happen
+    data, sku_map = ws.export(14, rows=30)
+    state = await purchase_sync(
+        inputs=[data],
+        sku_map=sku_map,
+        out=str(ws.out),
+        ledger_url=ws.ledger_url,
+        return_state=True,
+    )
+    assert state.is_completed(), state.message
+    summary = await state.result()
+    assert summary["sandbox"] is False and summary["purchases_created"] > 0
+    saved = (await Secret.load(block)).get()
+    saved = json.loads(saved) if isinstance(saved, str) else saved
+    assert saved["access_token"] != "sandbox-access-token"
+    assert saved["refresh_token"] != "sandbox-refresh-token"
+    # a token never reaches the run's outputs
+    text = (ws.out / "summary.json").read_text()
+    assert saved["access_token"] not in text and "sandbox-access-token" not in text
