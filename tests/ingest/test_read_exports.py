@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from decimal import Decimal
 
 import pandas as pd
@@ -191,3 +192,13 @@ def test_overlapping_exports_keep_every_row_for_the_grouping_stage():
     counts = result.order_lines["order_line_id"].value_counts()
     assert counts["212345678911234"] == 2  # deduplicated by map_and_group, not here
     assert isinstance(result.order_lines, pd.DataFrame)
+
+
+def test_big_files_are_normalised_in_two_halves_with_the_same_result(monkeypatch):
+    whole = read("lazada_bad_rows.csv", "lazada_malformed.csv")
+    plan_module = sys.modules["transforms.plan"]  # `transforms.plan` is also the function
+    monkeypatch.setattr(plan_module, "PARALLEL_MIN_ROWS", 2)
+    halves = read("lazada_bad_rows.csv", "lazada_malformed.csv")
+    assert records(halves.order_lines) == records(whole.order_lines)
+    key = ["source_file", "source_row"]
+    assert records(halves.rejects.sort_values(key)) == records(whole.rejects.sort_values(key))

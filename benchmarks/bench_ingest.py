@@ -1,0 +1,121 @@
+"""Ingest benchmark: `purchase-sync plan` on a large export vs a raw Arrow read of the same file.
+
+    python -m benchmarks ingest               # 1,000,000 rows (generated once, then cached)
+    python -m benchmarks.bench_ingest --rows 200000
+
+Both sides run in fresh subprocesses, interleaved, best of `--repeat`:
+- raw: `pyarrow.csv.read_csv` of the whole file, every column as a string;
+- plan: the real command (`python -m purchase_sync.cli plan ... --out tmp`), whose own timer
+  (summary.json `duration_s`: plan + writing the outputs, imports excluded) is compared with the
+  raw read's, and whose process wall time (imports and interpreter start included) is compared
+  with the raw process's.
+Peak RSS of each child comes from `os.wait4` (the kernel's ru_maxrss of that process).
+Targets: plan <= 3x the raw read; plan's peak RSS <= 3x the CSV's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.gen_exports import default_path, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+TIME_TARGET = 3.0
+RSS_TARGET = 3.0
+
+RAW_READ = """
+import json, sys, time
+import pyarrow as pa, pyarrow.csv as pacsv
+path = sys.argv[1]
+with open(path, encoding="utf-8-sig") as fh:
+    names = fh.readline().rstrip("\\n").split(",")
+t0 = time.perf_counter()
+table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+    column_types={n: pa.string() for n in names}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": table.num_rows}))
+"""
+
+
+def _run(argv: list[str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS bytes, stdout) of one child process.
+
+    The child writes to temporary files and is reaped with `os.wait4`, whose rusage is that one
+    process's own ru_maxrss (RUSAGE_CHILDREN would mix in earlier children).
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{argv[:4]} failed ({proc.returncode}): {err.read()[-2000:]!r}")
+        return wall, usage.ru_maxrss * 1024, out.read().decode()  # Linux: ru_maxrss in KiB
+
+
+def raw_read(csv_path: Path) -> dict:
+    wall, rss, out = _run([sys.executable, "-c", RAW_READ, str(csv_path)])
+    return {**json.loads(out), "wall": wall, "rss": rss}
+
+
+def plan_command(csv_path: Path, map_path: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as out_dir:
+        argv = [sys.executable, "-m", "purchase_sync.cli", "plan", str(csv_path),
+                "--sku-map", str(map_path), "--out", out_dir]  # fmt: skip
+        wall, rss, _ = _run(argv)
+        summary = json.loads((Path(out_dir) / "summary.json").read_text())
+    return {"seconds": summary["duration_s"], "wall": wall, "rss": rss, "summary": summary}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench_ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv or [])
+
+    started = time.perf_counter()
+    csv_path, map_path = generate(args.rows, default_path(args.rows, args.seed), seed=args.seed)
+    size = csv_path.stat().st_size
+    print(f"export: {csv_path.name}, {args.rows:,} rows, {size / 1e6:,.0f} MB "
+          f"(ready in {time.perf_counter() - started:.1f} s)", flush=True)  # fmt: skip
+
+    raws, plans = [], []
+    for i in range(args.repeat):
+        raws.append(raw_read(csv_path))
+        plans.append(plan_command(csv_path, map_path))
+        print(f"  run {i + 1}: raw read {raws[-1]['seconds']:.2f} s, "
+              f"plan {plans[-1]['seconds']:.2f} s", flush=True)  # fmt: skip
+    raw = min(raws, key=lambda r: r["seconds"])
+    best = min(plans, key=lambda r: r["seconds"])
+    raw_wall = min(r["wall"] for r in raws)
+    plan_wall = min(p["wall"] for p in plans)
+    peak = max(p["rss"] for p in plans)
+    s = best["summary"]
+
+    ratio = best["seconds"] / raw["seconds"]
+    rss_ratio = peak / size
+    print(f"raw pyarrow read (77 columns as text): {raw['seconds']:.2f} s "
+          f"(process {raw_wall:.2f} s, peak RSS {raw['rss'] / 1e6:,.0f} MB)")  # fmt: skip
+    print(f"plan (read+validate+map+group+write):  {best['seconds']:.2f} s "
+          f"(process {plan_wall:.2f} s incl. interpreter and imports)")  # fmt: skip
+    print(f"  rows {s['rows_in']:,} -> {s['purchases_planned']:,} purchases, "
+          f"{s['rows_rejected']:,} rejects")  # fmt: skip
+    print(f"plan / raw read:           {ratio:.2f}x  (target <= {TIME_TARGET:.0f}x) "
+          f"{'ok' if ratio <= TIME_TARGET else 'OVER'}")  # fmt: skip
+    print(f"plan / raw read, process:  {plan_wall / raw_wall:.2f}x")
+    print(f"plan peak RSS / CSV size:  {rss_ratio:.2f}x  ({peak / 1e6:,.0f} MB; target <= "
+          f"{RSS_TARGET:.0f}x) {'ok' if rss_ratio <= RSS_TARGET else 'OVER'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
