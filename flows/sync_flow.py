@@ -459,6 +459,8 @@ def _summary(
         "purchases_failed": report.failed_total,
         "purchases_unknown": report.unknown,
         "purchases_skipped": report.skipped_by_rail + report.unresolved,
+        "purchases_held": report.held,
+        "purchases_failed_earlier": report.registered.failed_kept if report.registered else 0,
         "purchases_would_create": verdicts.count("would_create"),
         "api_calls": sub["api_calls"],
         "api_429s": sub["rate_limited"],

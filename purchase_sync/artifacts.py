@@ -246,6 +246,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         ("created now", "purchases_created"),
         ("already created", "purchases_already_created"),
         ("failed", "purchases_failed"),
+        ("of which held by the margin rule", "purchases_held"),
+        ("failed in earlier runs (kept)", "purchases_failed_earlier"),
         ("unknown", "purchases_unknown"),
         ("skipped", "purchases_skipped"),
     ):

@@ -189,6 +189,8 @@ def summary_table(summary: Mapping[str, Any]) -> Any:
         ("created now", "purchases_created"),
         ("already created", "purchases_already_created"),
         ("failed", "purchases_failed"),
+        ("  of which held (margin)", "purchases_held"),
+        ("failed earlier (kept)", "purchases_failed_earlier"),
         ("unknown", "purchases_unknown"),
         ("skipped", "purchases_skipped"),
     ]
