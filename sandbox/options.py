@@ -37,11 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
     g = parser.add_argument_group("sandbox behaviour")
     for flag, field, type_, help_ in _OPTIONS:
+        metavar = "FILE" if type_ is str else ("N" if type_ is int else "X")
         g.add_argument(
             flag,
             dest=f"sandbox_{field}",
             type=type_,
             default=None,
+            metavar=metavar,
             help=f"{help_} (default: {getattr(defaults, field)})",
         )
     g.add_argument(
