@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -242,11 +243,11 @@ def _reject_unmapped(lines, cand, map_row, sku_map, state, rejects) -> None:
         )
     mapped = cand[map_row[cand] >= 0]
     if len(mapped):
-        status = sku_map["status"].to_numpy(dtype=object)[map_row[mapped]]
-        rows = mapped[status != "approved"]
+        approved = (sku_map["status"] == "approved").to_numpy(dtype=bool, na_value=False)
+        rows = mapped[~approved[map_row[mapped]]]
         if len(rows):
             state[rows] = REJECTED
-            st = sku_map["status"].to_numpy(dtype=object)[map_row[rows]]
+            st = pc.take(column(sku_map, "status"), pa.array(map_row[rows])).to_pylist()
             skus = pc.take(column(lines, "seller_sku"), pa.array(rows)).to_pylist()
             rejects.append(
                 _reject_rows(
@@ -258,7 +259,7 @@ def _reject_unmapped(lines, cand, map_row, sku_map, state, rejects) -> None:
                         for s, t in zip(skus, st, strict=True)
                     ],
                     "sku_map.status",
-                    list(st),
+                    st,
                 )
             )
 
@@ -399,69 +400,77 @@ def _group(lines, state, map_row, sku_map) -> tuple[pd.DataFrame, pd.DataFrame, 
     first_line = np.searchsorted(order_of_line, np.arange(len(o_idx)))
     line_no = np.arange(len(l_idx)) - first_line[order_of_line] + 1
 
-    ids = pa.array(
-        list(
-            map(
-                outer_purchase_id,
-                p["marketplace"].take(o_idx).to_pylist(),
-                p["country"].take(o_idx).to_pylist(),
-                p["order_number"].take(o_idx).to_pylist(),
-            )
-        ),
-        _TEXT,
-    )
-
     def sorted_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
         return p[name].take(pa.array(idx))
 
     def source_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
         return pc.take(column(lines, name), pa.array(src[idx]))
 
-    line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
-    sellers_per_line = np.bincount(line_of_row[s_idx], minlength=len(l_idx))
-    seller_lists = pa.ListArray.from_arrays(
-        pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
-        sorted_at("seller_sku", s_idx).combine_chunks(),
-    )
-    purchase_lines = pa.table(
-        {
-            "outer_purchase_id": ids.take(pa.array(order_of_line)),
-            "order_line_no": pc.cast(pa.array(line_no), _TEXT),
-            **{k: sorted_at(k, l_idx) for k in ORDER_KEY},
-            **{k: sorted_at(k, l_idx) for k in TARGET},
-            "quantity": pa.array(np.add.reduceat(mult, l_idx)),
-            "units": pa.array(np.diff(np.r_[l_idx, m]).astype(np.int64)),
-            "seller_sku": pc.binary_join(seller_lists, ","),
-            "title": source_at("item_name", l_idx),
-            "order_line_ids": pa.ListArray.from_arrays(
-                line_offsets, p["order_line_id"].combine_chunks()
+    def assemble() -> tuple[pa.Table, pa.Table]:
+        """Both tables but their ids: Arrow work that runs while the ids are hashed."""
+        line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
+        sellers_per_line = np.bincount(line_of_row[s_idx], minlength=len(l_idx))
+        seller_lists = pa.ListArray.from_arrays(
+            pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
+            sorted_at("seller_sku", s_idx).combine_chunks(),
+        )
+        purchase_lines = pa.table(
+            {
+                "order_line_no": pc.cast(pa.array(line_no), _TEXT),
+                **{k: sorted_at(k, l_idx) for k in ORDER_KEY},
+                **{k: sorted_at(k, l_idx) for k in TARGET},
+                "quantity": pa.array(np.add.reduceat(mult, l_idx)),
+                "units": pa.array(np.diff(np.r_[l_idx, m]).astype(np.int64)),
+                "seller_sku": pc.binary_join(seller_lists, ","),
+                "title": source_at("item_name", l_idx),
+                "order_line_ids": pa.ListArray.from_arrays(
+                    line_offsets, p["order_line_id"].combine_chunks()
+                ),
+                "revenue": from_cents(np.add.reduceat(cents, l_idx)),
+                "currency": source_at("currency", l_idx),
+            }
+        )
+        utc = _micros(lines["ordered_at"])[src]
+        local = _micros(lines["ordered_at_local"])[src]
+        purchases = pa.table(
+            {
+                **{k: sorted_at(k, o_idx) for k in ORDER_KEY},
+                "ordered_at": pa.array(np.minimum.reduceat(utc, o_idx)).cast(
+                    pa.timestamp("us", tz="UTC")
+                ),
+                "ordered_at_local": pa.array(np.minimum.reduceat(local, o_idx)).cast(
+                    pa.timestamp("us")
+                ),
+                "currency": source_at("currency", o_idx),
+                "revenue": from_cents(np.add.reduceat(cents, o_idx)),
+                "n_lines": pa.array(
+                    np.bincount(order_of_line, minlength=len(o_idx)).astype(np.int64)
+                ),
+                "units": pa.array(np.diff(np.r_[o_idx, m]).astype(np.int64)),
+                "quantity": pa.array(np.add.reduceat(mult, o_idx)),
+                **{k: source_at(k, o_idx) for k in RECEIVER},
+            }
+        )
+        return purchase_lines, purchases
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tables = pool.submit(assemble)
+        ids = pa.array(  # per purchase Python (the id is a digest): overlaps the Arrow work
+            list(
+                map(
+                    outer_purchase_id,
+                    p["marketplace"].take(o_idx).to_pylist(),
+                    p["country"].take(o_idx).to_pylist(),
+                    p["order_number"].take(o_idx).to_pylist(),
+                )
             ),
-            "revenue": from_cents(np.add.reduceat(cents, l_idx)),
-            "currency": source_at("currency", l_idx),
-        },
-        schema=PURCHASE_LINE_SCHEMA,
-    )
-    utc = _micros(lines["ordered_at"])[src]
-    local = _micros(lines["ordered_at_local"])[src]
-    purchases = pa.table(
-        {
-            "outer_purchase_id": ids,
-            **{k: sorted_at(k, o_idx) for k in ORDER_KEY},
-            "ordered_at": pa.array(np.minimum.reduceat(utc, o_idx)).cast(
-                pa.timestamp("us", tz="UTC")
-            ),
-            "ordered_at_local": pa.array(np.minimum.reduceat(local, o_idx)).cast(
-                pa.timestamp("us")
-            ),
-            "currency": source_at("currency", o_idx),
-            "revenue": from_cents(np.add.reduceat(cents, o_idx)),
-            "n_lines": pa.array(np.bincount(order_of_line, minlength=len(o_idx)).astype(np.int64)),
-            "units": pa.array(np.diff(np.r_[o_idx, m]).astype(np.int64)),
-            "quantity": pa.array(np.add.reduceat(mult, o_idx)),
-            **{k: source_at(k, o_idx) for k in RECEIVER},
-        },
-        schema=PURCHASE_SCHEMA,
-    )
+            _TEXT,
+        )
+        purchase_lines, purchases = tables.result()
+    purchase_lines = purchase_lines.add_column(
+        0, "outer_purchase_id", ids.take(pa.array(order_of_line))
+    ).cast(PURCHASE_LINE_SCHEMA)
+    purchases = purchases.add_column(0, "outer_purchase_id", ids).cast(PURCHASE_SCHEMA)
     per_row = _PerRow(
         rows=src,
         outer_purchase_id=ids.take(pa.array(order_of_row)),

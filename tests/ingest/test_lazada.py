@@ -307,3 +307,13 @@ def test_parse_money_is_exact_and_strict():
     assert value.to_pylist()[:5] == [Decimal("42.90"), Decimal("42.90"), Decimal("42.00"),
                                      Decimal("42.90"), Decimal("0.10")]  # fmt: skip
     assert bad.to_pylist() == [False] * 5 + [True, True, False]
+
+
+def test_chunked_columns_parse_like_one_array():
+    text = pa.chunked_array(
+        [["14 Mar 2026 09:12", "bad"], ["15 Mar 2026 09:12", "14 Mar 2026 09:12"]]
+    )
+    parsed, bad = parse_local_time(text)
+    assert parsed.to_pylist() == [dt.datetime(2026, 3, 14, 9, 12), None,
+                                  dt.datetime(2026, 3, 15, 9, 12), dt.datetime(2026, 3, 14, 9, 12)]  # fmt: skip
+    assert bad.to_pylist() == [False, True, False, False]
