@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +90,7 @@ def read_header(path: Path) -> list[str]:
             return _csv_header(path)[0]
         if kind == "parquet":
             return list(pq.read_schema(path).names)
-        return [(_cell_text(v) or "").strip() for v in _xlsx_rows(path, nrows=1)[0]]
+        return _xlsx_header(path)
     except FileError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
@@ -184,36 +184,55 @@ def _numbers_around(n_good: int, taken: list[int], first: int) -> np.ndarray:
 # --- xlsx ----------------------------------------------------------------------------------------
 
 
-def _xlsx_rows(path: Path, nrows: int | None = None) -> list[list]:
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
+    """The first sheet's rows as (spreadsheet row number, cells), streamed, header first."""
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_path(str(path))
     try:
         if not workbook.sheet_names:
             raise FileError("the workbook has no sheet")
-        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False, nrows=nrows)
+        sheet = workbook.get_sheet_by_index(0)
+        first_row = (sheet.start or (0, 0))[0] + 1
+        if (sheet.start or (0, 0))[1] != 0:
+            raise FileError("the first sheet does not start in column A")
+        yield from enumerate(sheet.iter_rows(), start=first_row)
     finally:
         workbook.close()
-    if not rows:
-        raise FileError("the first sheet is empty")
-    return rows
+
+
+def _xlsx_header(path: Path) -> list[str]:
+    for _, cells in _xlsx_rows(path):
+        return [(_cell_text(v) or "").strip() for v in cells]
+    raise FileError("the first sheet is empty")
 
 
 def _read_xlsx(path: Path, columns: list[str]) -> TextTable:
-    """The first sheet (Lazada names it `sheet1`); header on row 1; cells turned into text."""
+    """The first sheet (Lazada names it `sheet1`), header on its first row, cells as text.
+
+    Rows are streamed and only the wanted cells are kept, so a big sheet costs the memory of
+    the columns used, not of every cell.
+    """
     rows = _xlsx_rows(path)
-    header = [(_cell_text(v) or "").strip() for v in rows[0]]
+    try:
+        _, first = next(rows)
+    except StopIteration:
+        raise FileError("the first sheet is empty") from None
+    header = [(_cell_text(v) or "").strip() for v in first]
     index = {name: i for i, name in reversed(list(enumerate(header)))}
-    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(v != "" for v in r)]
-    arrays = {}
-    for name in columns:
-        i = index[name]
-        arrays[name] = pa.array(
-            [_cell_text(r[i]) if i < len(r) else None for _, r in body], pa.string()
-        )
-    table = pa.table(arrays) if arrays else pa.table({})
-    numbers = np.fromiter((n for n, _ in body), np.int64, len(body))
-    return TextTable(_strip_all(table), numbers, [], "xlsx")
+    wanted = [index[name] for name in columns]
+    values: list[list[str | None]] = [[] for _ in columns]
+    numbers: list[int] = []
+    for number, cells in rows:
+        if all(v == "" for v in cells):  # a blank row, as a CSV parser skips blank lines
+            continue
+        numbers.append(number)
+        for out, i in zip(values, wanted, strict=True):
+            out.append(_cell_text(cells[i]) if i < len(cells) else None)
+    table = pa.table(
+        {name: pa.array(v, pa.string()) for name, v in zip(columns, values, strict=True)}
+    )
+    return TextTable(_strip_all(table), np.asarray(numbers, np.int64), [], "xlsx")
 
 
 def _cell_text(value: object) -> str | None:
