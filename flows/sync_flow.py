@@ -324,6 +324,7 @@ async def purchase_sync(
     report = SubmitReport(run_id=run_id, dry_run=dry_run)
     ledger: Ledger | None = None
     reached_submit = False
+    budget: ApiBudget | None = None
     fatal: BaseException | None = None
     try:
         submit = SubmitSettings.load(
@@ -375,6 +376,12 @@ async def purchase_sync(
             log.warning("could not read the final ledger states: %s", exc)
 
     summary = _summary(ctx, read, group, rejects, report, started)
+    if budget is not None:
+        summary["api_budget"] = {
+            "limit": budget.name,
+            "acquisitions": budget.acquisitions,
+            "slots": budget.slots,
+        }
     results: pd.DataFrame | None = None
     try:
         if reached_submit and ledger is not None:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.flow_engine import run_flow_async
 from prefect.states import Scheduled
@@ -102,7 +103,12 @@ async def _artifacts(flow_run_id: UUID) -> dict[str, Any]:
 
 
 async def test_first_run_creates_everything_once_and_reports(ws: Workspace) -> None:
-    state = await ws.run(seed=11)
+    # all creates go through a shared API budget: a strict Prefect rate limit
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="shanjing-api", limit=20, slot_decay_per_second=100)
+        )
+    state = await ws.run(seed=11, limits={"api_budget": "shanjing-api"})
     assert state.is_completed(), state.message
     summary = await state.result()
     assert summary["rows_in"] == summary["rows_accepted"] + summary["rows_rejected"]
@@ -111,6 +117,11 @@ async def test_first_run_creates_everything_once_and_reports(ws: Workspace) -> N
         summary["purchases_created"] + summary["purchases_failed"] <= summary["purchases_planned"]
     )
     assert ws.remote_purchases() == summary["purchases_created"]
+    budget = summary["api_budget"]
+    assert (
+        budget["limit"] == "shanjing-api" and budget["slots"] >= summary["submit"]["creates_sent"]
+    )
+    assert budget["acquisitions"] >= -(-budget["slots"] // 20)  # batches above 20 were split
 
     on_disk = json.loads((ws.out / "summary.json").read_text())
     assert on_disk["run_id"] == summary["run_id"] and on_disk["final_state"] == "COMPLETED"
