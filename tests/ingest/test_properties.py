@@ -10,8 +10,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas.records import outer_purchase_id
 from tests.ingest.conftest import line, lines_frame, map_row, records, sku_map_frame
-from transforms.grouping import map_and_group, to_planned_purchases
+from transforms.grouping import map_and_group, purchase_ids, to_planned_purchases
 from transforms.lazada import normalise
 
 SKU_MAP = sku_map_frame(
@@ -182,3 +183,26 @@ def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """The readers turn blank cells into nulls before normalise sees them."""
     values = [None if v is None or not v.strip() else v.strip() for v in column.to_pylist()]
     return pa.chunked_array([pa.array(values, pa.string())])
+
+
+@PROPERTY
+@given(
+    orders=st.lists(
+        st.tuples(
+            st.sampled_from(["lazada", "Lazada", "shopee", "tiktok"]),
+            st.sampled_from(["MY", "sg", "TH"]),
+            st.text(alphabet="0123456789ABCxyzé", min_size=1, max_size=20),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_vectorised_purchase_ids_equal_the_shared_function(orders):
+    columns = [pa.array(list(c), pa.string()) for c in zip(*orders, strict=True)]
+    assert purchase_ids(*columns).to_pylist() == [outer_purchase_id(*o) for o in orders]
+
+
+def test_purchase_ids_defer_to_the_function_when_it_changes(monkeypatch):
+    monkeypatch.setattr("transforms.grouping.outer_purchase_id", lambda m, c, o: f"NEW-{c}-{o}")
+    ids = purchase_ids(pa.array(["lazada"] * 3), pa.array(["MY"] * 3), pa.array(["1", "2", "3"]))
+    assert ids.to_pylist() == ["NEW-MY-1", "NEW-MY-2", "NEW-MY-3"]
