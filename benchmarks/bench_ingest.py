@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
           f"(process {plan_wall:.2f} s incl. interpreter and imports)")  # fmt: skip
     print(f"  rows {s['rows_in']:,} -> {s['purchases_planned']:,} purchases, "
           f"{s['rows_rejected']:,} rejects")  # fmt: skip
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in s.get("stage_seconds", {}).items())
+    print(f"  stages (s): {stages}")
     print(f"plan / raw read:           {ratio:.2f}x  (target <= {TIME_TARGET:.0f}x) "
           f"{'ok' if ratio <= TIME_TARGET else 'OVER'}")  # fmt: skip
     print(f"plan / raw read, process:  {plan_wall / raw_wall:.2f}x")

@@ -141,7 +141,7 @@ def _mark_duplicates(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]
     if len(pc.unique(ids)) == len(ids):  # the usual case, cheaply
         return
     dup = lines.duplicated(LINE_ID_KEY, keep=False).to_numpy()
-    sub = lines.loc[dup, [*LINE_ID_KEY, *IDENTITY, "updated_at"]]
+    sub = lines.loc[dup, [*LINE_ID_KEY, *IDENTITY, "updated_at", "source_file", "source_row"]]
     nunique = sub.groupby(LINE_ID_KEY, sort=False, dropna=False)[IDENTITY].nunique(dropna=False)
     differs = nunique > 1
     conflicting = differs.any(axis=1)
@@ -167,7 +167,10 @@ def _mark_duplicates(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]
             )
         )
         sub = sub.loc[~hit]
-    ordered = sub.sort_values("updated_at", kind="stable", na_position="first")
+    # newest update wins; ties go to the later file name, then the later row (not input order)
+    ordered = sub.sort_values(
+        ["updated_at", "source_file", "source_row"], kind="stable", na_position="first"
+    )
     older = ordered.index[ordered.duplicated(LINE_ID_KEY, keep="last").to_numpy()]
     state[older] = DUPLICATE
 

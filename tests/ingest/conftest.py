@@ -109,15 +109,16 @@ def line(
         "receiver_address": "No. 12, Jalan Mawar",
         "receiver_zip": "40000",
         "source_file": "export.csv",
-        "source_row": 2,
     }
     values.update(extra)
     return values
 
 
-def lines_frame(rows: list[dict]) -> pd.DataFrame:
-    """Order lines with the dtypes `read_exports` produces; source_row numbered if not given."""
-    rows = [dict(r, source_row=r.get("source_row", 2) + i) for i, r in enumerate(rows)]
+def lines_frame(rows: list[dict], *, keep_rows: bool = False) -> pd.DataFrame:
+    """Order lines with the dtypes `read_exports` produces; rows numbered 2, 3, ... by position
+    unless `keep_rows` (then each row carries its own `source_row`)."""
+    if not keep_rows:
+        rows = [dict(r, source_row=2 + i) for i, r in enumerate(rows)]
     return to_frame(pa.Table.from_pylist(rows, schema=ORDER_LINE_SCHEMA))
 
 
