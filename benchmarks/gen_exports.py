@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from schemas.ingest import LAZADA_EXPORT_COLUMNS
 
 DATA_DIR = Path(__file__).parent / ".data"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 SKU_MAP_COLUMNS: tuple[str, ...] = (
     "marketplace", "country", "seller_sku", "platform_item_id", "platform_sku_id",
@@ -221,7 +221,8 @@ def build_tables(
     first_unit = np.r_[True, o[1:] != o[:-1]]
     sku = np.where(rng.random(n_rows) < 0.65, sku_a[o], sku_b[o])
     status = order_status[o].copy()
-    status[(status <= 1) & (rng.random(n_rows) < 0.05)] = 4  # partial cancellations
+    # partial cancellations: never an order's first unit, so every live order stays a purchase
+    status[(status <= 1) & ~first_unit & (rng.random(n_rows) < 0.15)] = 4
     cc = country[o]
     band = np.array(PRICE_BANDS)[cc]
     sku_price = (band[:, 0] + (np.arange(n_skus)[sku] * 7919) % (band[:, 1] - band[:, 0])) // band[
@@ -422,8 +423,10 @@ def generate(
 ) -> tuple[Path, Path]:
     """Write (or reuse) `path` (the export CSV) and its SKU map next to it; return both paths.
 
-    `purchasable_share` is the share of orders whose units are `pending`/`ready_to_ship` (about 5%
-    of their units are cancelled); the rest are shipped, delivered or cancelled whole. A file is
+    `purchasable_share` is the share of orders whose units are `pending`/`ready_to_ship` (some
+    later units of multi-unit orders are cancelled, never the first); the rest are shipped,
+    delivered or cancelled whole. So `plan` finds one purchase per live order: with
+    `purchasable_share=1.0`, exactly `n_orders` purchases. A file is
     regenerated only when its parameters (kept in a `.meta.json` beside it) differ.
     """
     path = Path(path)
