@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from flows.budget import ApiBudget
 from flows.naming import RunKind, resolve_window, run_name
 from ledger import Ledger
 from purchase_sync import artifacts, settings
-from purchase_sync.results import RESULTS, write_json, write_outputs
+from purchase_sync.results import RESULTS, run_summary, set_verdict, write_json, write_outputs
 from purchase_sync.results import run_dir as partition_dir
 from purchase_sync.settings import Limits, Reprocess
 from purchase_sync.submit import stages
@@ -375,7 +374,7 @@ async def purchase_sync(
         except Exception as exc:  # the summary must still be written
             log.warning("could not read the final ledger states: %s", exc)
 
-    summary = _summary(ctx, read, group, rejects, report, started)
+    summary = run_summary(ctx, read, group, rejects, report, started)
     if budget is not None:
         summary["api_budget"] = {
             "limit": budget.name,
@@ -385,7 +384,7 @@ async def purchase_sync(
     results: pd.DataFrame | None = None
     try:
         if reached_submit and ledger is not None:
-            _verdict(summary, fatal)
+            set_verdict(summary, fatal)
             summary["outputs"] = {
                 "results": str(Path(out) / RESULTS),
                 "run_dir": str(partition_dir(out, run_date, run_id)),
@@ -396,7 +395,7 @@ async def purchase_sync(
             )
         else:
             # Nothing was planned: keep the latest files as they are, record this run's attempt.
-            _verdict(summary, fatal)
+            set_verdict(summary, fatal)
             path = partition_dir(out, run_date, run_id) / "summary.json"
             write_json(summary, path)
             summary["outputs"] = {"summary": str(path), "run_dir": str(path.parent)}
@@ -410,73 +409,3 @@ async def purchase_sync(
     if summary["purchases_unknown"]:
         return Failed(message=summary["message"], data=summary)
     return summary
-
-
-def _verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
-    """Final state and the one-line message a person reads first."""
-    unknown = summary.get("purchases_unknown", 0)
-    if fatal is not None:
-        summary["final_state"] = "FAILED"
-        summary["message"] = f"fatal: {fatal}"
-    elif unknown:
-        summary["final_state"] = "FAILED"
-        summary["message"] = (
-            f"{unknown} purchase(s) left unknown (sent, outcome not confirmed); "
-            "the next run reconciles them before sending anything"
-        )
-    else:
-        summary["final_state"] = "COMPLETED"
-        created = summary.get("purchases_created", 0)
-        summary["message"] = (
-            "dry run: nothing sent"
-            if summary.get("dry_run")
-            else f"{created} created"
-            if created
-            else "nothing new to create"
-        )
-
-
-def _summary(
-    ctx: dict[str, Any],
-    read: ReadResult | None,
-    group: Any,
-    rejects: pd.DataFrame | None,
-    report: SubmitReport,
-    started: float,
-) -> dict[str, Any]:
-    """summary.json: the interface's counts first, then the details a person may need."""
-    sub = report.summary()
-    verdicts = [v.status for v in report.verdicts.values()]
-    rows_rejected = len(rejects) if rejects is not None else 0
-    rows_accepted = len(group.order_lines) if group is not None else 0
-    reasons = (
-        {str(k): int(v) for k, v in rejects["reason_code"].astype(str).value_counts().items()}
-        if rejects is not None and len(rejects)
-        else {}
-    )
-    amounts = {cur: f"{Decimal(fen) / 100:.2f}" for cur, fen in sorted(report.amount_fen.items())}
-    return {
-        **ctx,
-        "rows_in": read.rows_in if read is not None else 0,
-        "rows_accepted": rows_accepted,
-        "rows_rejected": rows_rejected,
-        "purchases_planned": report.purchases_in,
-        "purchases_created": report.created,
-        "purchases_already_created": report.already_created,
-        "purchases_failed": report.failed_total,
-        "purchases_unknown": report.unknown,
-        "purchases_skipped": report.skipped_by_rail + report.unresolved,
-        "purchases_held": report.held,
-        "purchases_failed_earlier": report.registered.failed_kept if report.registered else 0,
-        "purchases_would_create": verdicts.count("would_create"),
-        "api_calls": sub["api_calls"],
-        "api_429s": sub["rate_limited"],
-        "api_retries": sub["retries"],
-        "amounts": amounts,
-        "revenue": {k: str(v) for k, v in report.revenue.items()},
-        "reject_reasons": reasons,
-        "failures_by_code": dict(report.failed),
-        "stopped_reason": report.stopped_reason,
-        "duration_s": round(time.perf_counter() - started, 3),
-        "submit": sub,
-    }

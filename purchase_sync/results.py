@@ -4,7 +4,8 @@ Readers (analysts, dashboards, the next run's operator) may open `out/results.pa
 moment, so every file is written to a temporary name in the same directory and renamed into
 place: a reader sees the old file or the new one, never half of one. Each run also keeps its own
 copy under `runs/date=YYYY-MM-DD/run_id=<id>/`, a Hive-style layout that DuckDB and pyarrow read
-as one table with `date` and `run_id` columns.
+as one table with `date` and `run_id` columns. `run_summary` builds `summary.json`: the counts of
+docs/interface.md first, then what a person needs to judge the run.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from purchase_sync.submit.report import SubmitReport
 
 RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
@@ -167,3 +173,73 @@ def write_outputs(
         write_parquet(rejects_df, where / REJECTS)
         write_json(summary, where / SUMMARY)
     return OutputPaths(out_dir=out, run_dir=part)
+
+
+def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
+    """Final state and the one-line message a person reads first."""
+    unknown = summary.get("purchases_unknown", 0)
+    if fatal is not None:
+        summary["final_state"] = "FAILED"
+        summary["message"] = f"fatal: {fatal}"
+    elif unknown:
+        summary["final_state"] = "FAILED"
+        summary["message"] = (
+            f"{unknown} purchase(s) left unknown (sent, outcome not confirmed); "
+            "the next run reconciles them before sending anything"
+        )
+    else:
+        summary["final_state"] = "COMPLETED"
+        created = summary.get("purchases_created", 0)
+        summary["message"] = (
+            "dry run: nothing sent"
+            if summary.get("dry_run")
+            else f"{created} created"
+            if created
+            else "nothing new to create"
+        )
+
+
+def run_summary(
+    ctx: dict[str, Any],
+    read: Any,
+    group: Any,
+    rejects: pd.DataFrame | None,
+    report: SubmitReport,
+    started: float,
+) -> dict[str, Any]:
+    """summary.json: the interface's counts first, then the details a person may need."""
+    sub = report.summary()
+    verdicts = [v.status for v in report.verdicts.values()]
+    rows_rejected = len(rejects) if rejects is not None else 0
+    rows_accepted = len(group.order_lines) if group is not None else 0
+    reasons = (
+        {str(k): int(v) for k, v in rejects["reason_code"].astype(str).value_counts().items()}
+        if rejects is not None and len(rejects)
+        else {}
+    )
+    amounts = {cur: f"{Decimal(fen) / 100:.2f}" for cur, fen in sorted(report.amount_fen.items())}
+    return {
+        **ctx,
+        "rows_in": read.rows_in if read is not None else 0,
+        "rows_accepted": rows_accepted,
+        "rows_rejected": rows_rejected,
+        "purchases_planned": report.purchases_in,
+        "purchases_created": report.created,
+        "purchases_already_created": report.already_created,
+        "purchases_failed": report.failed_total,
+        "purchases_unknown": report.unknown,
+        "purchases_skipped": report.skipped_by_rail + report.unresolved,
+        "purchases_held": report.held,
+        "purchases_failed_earlier": report.registered.failed_kept if report.registered else 0,
+        "purchases_would_create": verdicts.count("would_create"),
+        "api_calls": sub["api_calls"],
+        "api_429s": sub["rate_limited"],
+        "api_retries": sub["retries"],
+        "amounts": amounts,
+        "revenue": {k: str(v) for k, v in report.revenue.items()},
+        "reject_reasons": reasons,
+        "failures_by_code": dict(report.failed),
+        "stopped_reason": report.stopped_reason,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "submit": sub,
+    }

@@ -102,3 +102,16 @@ def test_fatal_input_error_exits_2_with_one_line(
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("purchase-sync: ") and "Traceback" not in "\n".join(err)
+
+
+def test_progress_bar_follows_submit_events(capsys: pytest.CaptureFixture[str]) -> None:
+    from purchase_sync import artifacts
+    from purchase_sync.cmd_run import _progress_bar
+
+    with _progress_bar(True):
+        artifacts.notify("register", done=1, total=1)  # other stages do not draw a bar
+        for done in (1, 2, 3):
+            artifacts.notify("submit", done=done, total=3, created=done, failed=0, unknown=0)
+    err = capsys.readouterr().err
+    assert "submitting" in err and "3/3" in err and "created 3" in err
+    artifacts.notify("submit", done=1, total=1)  # no listener left: nothing happens
