@@ -9,7 +9,8 @@ Both sides run in fresh subprocesses, interleaved, best of `--repeat`:
   (summary.json `duration_s`: plan + writing the outputs, imports excluded) is compared with the
   raw read's, and whose process wall time (imports and interpreter start included) is compared
   with the raw process's.
-Peak RSS of each child comes from `os.wait4` (the kernel's ru_maxrss of that process).
+Peak RSS of each child is its own VmHWM (/proc/self/status) read just before it exits: unlike
+ru_maxrss, it does not count the parent's pages the child held between fork and exec.
 Targets: plan <= 3x the raw read; plan's peak RSS <= 3x the CSV's size.
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -41,36 +41,49 @@ table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
     column_types={n: pa.string() for n in names}))
 print(json.dumps({"seconds": time.perf_counter() - t0, "rows": table.num_rows}))
 """
+# Runs a script (path ending .py) or a module (as `python -m` would), then reports the
+# process's peak RSS on stderr.
+LAUNCH = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    if sys.argv[0].endswith(".py"):
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    else:
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as fh:
+        hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM"))
+    sys.stderr.write(f"\\nVmHWM_KB={hwm}\\n")
+"""
 
 
 def _run(argv: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS bytes, stdout) of one child process.
-
-    The child writes to temporary files and is reaped with `os.wait4`, whose rusage is that one
-    process's own ru_maxrss (RUSAGE_CHILDREN would mix in earlier children).
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{argv[:4]} failed ({proc.returncode}): {err.read()[-2000:]!r}")
-        return wall, usage.ru_maxrss * 1024, out.read().decode()  # Linux: ru_maxrss in KiB
+    """(wall seconds, peak RSS bytes, stdout) of one child run through LAUNCH."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCH, *argv], capture_output=True, cwd=ROOT, check=False
+    )
+    wall = time.perf_counter() - start
+    err = proc.stderr.decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {err[-2000:]}")
+    hwm = int(err.rsplit("VmHWM_KB=", 1)[1].split()[0])
+    return wall, hwm * 1024, proc.stdout.decode()
 
 
 def raw_read(csv_path: Path) -> dict:
-    wall, rss, out = _run([sys.executable, "-c", RAW_READ, str(csv_path)])
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        script = Path(tmp) / "raw_read.py"
+        script.write_text(RAW_READ)
+        wall, rss, out = _run([str(script), str(csv_path)])
     return {**json.loads(out), "wall": wall, "rss": rss}
 
 
 def plan_command(csv_path: Path, map_path: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as out_dir:
-        argv = [sys.executable, "-m", "purchase_sync.cli", "plan", str(csv_path),
-                "--sku-map", str(map_path), "--out", out_dir]  # fmt: skip
+        argv = ["purchase_sync.cli", "plan", str(csv_path), "--sku-map", str(map_path),
+                "--out", out_dir]  # fmt: skip
         wall, rss, _ = _run(argv)
         summary = json.loads((Path(out_dir) / "summary.json").read_text())
     return {"seconds": summary["duration_s"], "wall": wall, "rss": rss, "summary": summary}
