@@ -11,7 +11,7 @@ import pytest
 
 from schemas.errors import UserError
 from schemas.ingest import OrderLines, Rejects
-from tests.ingest.conftest import DATA, records
+from tests.ingest.conftest import DATA, line, lines_frame, records
 from transforms import read_exports
 from transforms.inputs import expand_inputs
 
@@ -202,3 +202,14 @@ def test_big_files_are_normalised_in_two_halves_with_the_same_result(monkeypatch
     assert records(halves.order_lines) == records(whole.order_lines)
     key = ["source_file", "source_row"]
     assert records(halves.rejects.sort_values(key)) == records(whole.rejects.sort_values(key))
+
+
+def test_lines_breaking_the_contract_become_schema_rejects():
+    frame = lines_frame([line("1"), line("2", currency="THB"), line("3", status="weird")])
+    validate_lines = sys.modules["transforms.plan"]._validate_lines
+    kept, rejects = validate_lines(frame, "f.csv")
+    assert list(kept["order_line_id"]) == ["1"]
+    got = {r["order_line_id"]: r for r in rejects.to_pylist()}
+    assert set(got) == {"2", "3"}
+    assert {r["reason_code"] for r in got.values()} == {"SCHEMA_VIOLATION"}
+    assert got["3"]["column"] == "status"
