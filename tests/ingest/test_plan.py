@@ -132,3 +132,13 @@ def test_cli_fatal_problems_exit_2_with_one_line(argv, message, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_file_with_a_conflicting_duplicate_and_an_unapproved_sku():
+    conflict = plan([str(DATA / "lazada_duplicate_conflict.csv")], str(DATA / "sku_map.csv"))
+    assert conflict.summary["rejected_by_reason"] == {"DUPLICATE_CONFLICT": 2}
+    assert set(conflict.rejects["column"]) == {"paid_price"}
+    current = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"))
+    (reject,) = current.rejects.to_dict("records")
+    assert (reject["reason_code"], reject["value"]) == ("SKU_NOT_APPROVED", "pending")
+    assert reject["order_line_id"] == "300000000120001"  # LAMP-DESK-WHT, pending in the map
