@@ -57,9 +57,13 @@ READ_RETRIES = {"retries": 2, "retry_delay_seconds": [2, 10], "retry_jitter_fact
 
 
 def _no_retry_on_user_error(task: Any, task_run: Any, state: Any) -> bool:
-    """A fix-it-yourself error (bad file, revoked token) fails the same way every time."""
+    """A fix-it-yourself error (bad file, revoked token) fails the same way every time.
+
+    `_sync=True`: in an async task Prefect's `result()` would otherwise hand back a coroutine
+    and no exception at all, and every error would look retryable.
+    """
     try:
-        state.result()
+        state.result(_sync=True)
     except UserError:
         return False
     except Exception:

@@ -95,3 +95,33 @@ async def test_artifacts_have_stable_keys_chunks_and_masking() -> None:
     table = found[f"{key}-rejects"][0].data
     assert "+60" not in str(table) and "<phone>" in str(table)
     assert found[f"{key}-progress"][0].data == 100.0
+
+
+async def test_user_errors_are_not_retried_but_transient_errors_are() -> None:
+    from prefect import task
+
+    from flows.sync_flow import RETRYABLE
+
+    calls = {"user": 0, "transient": 0}
+    fast = {**RETRYABLE, "retry_delay_seconds": 0}
+
+    @task(**fast)
+    async def fails_for_the_user() -> None:
+        calls["user"] += 1
+        raise UserError("wrong columns in x.csv")
+
+    @task(**fast)
+    async def fails_once() -> str:
+        calls["transient"] += 1
+        if calls["transient"] == 1:
+            raise ConnectionError("blip")
+        return "ok"
+
+    @flow(name="retry-check")
+    async def both() -> str:
+        with pytest.raises(UserError):
+            await fails_for_the_user()
+        return await fails_once()
+
+    assert await both() == "ok"
+    assert calls == {"user": 1, "transient": 2}
