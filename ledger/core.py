@@ -464,36 +464,45 @@ class Ledger:
         now = self.clock()
         expires = now + lease_s
         with self.engine.begin() as conn:
-            q = sa.select(t.c.outer_purchase_id, t.c.payload_hash, t.c.attempts).where(
-                t.c.state == State.PLANNED.value
-            )
             if among is not None:
                 wanted = list(among)[: max(limit, 0)]
                 if not wanted:
                     return []
-                q = q.where(t.c.outer_purchase_id.in_(wanted))
+                # By primary key only, the state checked below on the locked rows: with a state
+                # filter SQLite would walk the state index over every planned row.
+                marks = ", ".join("?" * len(wanted))
+                lock = " FOR UPDATE SKIP LOCKED" if self.is_postgres else ""
+                found = conn.exec_driver_sql(
+                    self._sql(
+                        "SELECT outer_purchase_id, state, payload_hash, attempts "
+                        f"FROM ledger_purchases WHERE outer_purchase_id IN ({marks}){lock}"
+                    ),
+                    tuple(wanted),
+                ).all()
             else:
-                q = q.order_by(t.c.created_at, t.c.outer_purchase_id)
-            q = q.limit(limit)
-            if self.is_postgres:
-                q = q.with_for_update(skip_locked=True)
-            rows = conn.execute(q).all()
+                q = (
+                    sa.select(t.c.outer_purchase_id, t.c.state, t.c.payload_hash, t.c.attempts)
+                    .where(t.c.state == State.PLANNED.value)
+                    .order_by(t.c.created_at, t.c.outer_purchase_id)
+                    .limit(limit)
+                )
+                if self.is_postgres:
+                    q = q.with_for_update(skip_locked=True)
+                found = conn.execute(q).all()
+            rows = [r for r in found if r.state == State.PLANNED.value]
             if isinstance(among, Mapping):
                 rows = [r for r in rows if among[r.outer_purchase_id] == r.payload_hash]
             if not rows:
                 return []
             ids = [r.outer_purchase_id for r in rows]
-            conn.execute(
-                t.update()
-                .where(t.c.outer_purchase_id.in_(ids) & (t.c.state == State.PLANNED.value))
-                .values(
-                    state=State.SUBMITTING.value,
-                    lease_owner=run_id,
-                    lease_expires_at=expires,
-                    attempts=t.c.attempts + 1,
-                    last_run_id=run_id,
-                    updated_at=now,
-                )
+            marks = ", ".join("?" * len(ids))
+            conn.exec_driver_sql(
+                self._sql(
+                    "UPDATE ledger_purchases SET state = 'submitting', lease_owner = ?, "
+                    "lease_expires_at = ?, attempts = attempts + 1, last_run_id = ?, "
+                    f"updated_at = ? WHERE outer_purchase_id IN ({marks}) AND state = 'planned'"
+                ),
+                (run_id, expires, run_id, now, *ids),
             )
         return [Claim(r.outer_purchase_id, r.attempts + 1, expires) for r in rows]
 
@@ -537,70 +546,64 @@ class Ledger:
             return 0
         if any(o.state is State.SUBMITTING for o in outcomes):
             raise ValueError("an outcome cannot be 'submitting'")
-        t = purchases
         now = self.clock()
         created = [o for o in outcomes if o.state is State.CREATED]
         others = [o for o in outcomes if o.state is not State.CREATED]
         n = 0
-        values = {
-            "state": sa.bindparam("v_state"),
-            "error_code": sa.bindparam("v_code"),
-            "error_message": sa.bindparam("v_message"),
-            "amount_fen": sa.func.coalesce(
-                sa.bindparam("v_amount", type_=sa.BigInteger), t.c.amount_fen
-            ),
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "updated_at": now,
-        }
-
-        def params(o: Outcome) -> dict[str, Any]:
-            return {
-                "b_id": o.outer_purchase_id,
-                "v_state": o.state.value,
-                "v_code": o.error_code,
-                "v_message": o.error_message,
-                "v_amount": o.amount_fen,
-            }
-
+        # The hot path of the create stage: plain driver SQL, one executemany per kind.
+        common = (
+            "state = ?, error_code = ?, error_message = ?, "
+            "amount_fen = COALESCE(CAST(? AS BIGINT), amount_fen), "
+            "lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+        )
         with self.engine.begin() as conn:
             if created:
-                stmt = (
-                    t.update()
-                    .where(
-                        (t.c.outer_purchase_id == sa.bindparam("b_id"))
-                        & (t.c.state != State.CREATED.value)
-                    )
-                    .values(
-                        **values,
-                        purchase_ids=sa.bindparam("v_pids"),
-                        payment_url=sa.bindparam("v_url"),
-                    )
+                res = conn.exec_driver_sql(
+                    self._sql(
+                        f"UPDATE ledger_purchases SET {common}, purchase_ids = ?, payment_url = ? "
+                        "WHERE outer_purchase_id = ? AND state <> 'created'"
+                    ),
+                    [
+                        (
+                            o.state.value,
+                            o.error_code,
+                            o.error_message,
+                            o.amount_fen,
+                            now,
+                            json.dumps(list(o.purchase_ids)),
+                            o.payment_url,
+                            o.outer_purchase_id,
+                        )
+                        for o in created
+                    ],
                 )
-                rows = [
-                    {
-                        **params(o),
-                        "v_pids": json.dumps(list(o.purchase_ids)),
-                        "v_url": o.payment_url,
-                    }
-                    for o in created
-                ]
-                res = conn.execute(stmt, rows)
-                n += res.rowcount if res.rowcount >= 0 else len(rows)
+                n += res.rowcount if res.rowcount >= 0 else len(created)
                 self._write_lines(conn, created, now)
             if others:
-                stmt = (
-                    t.update()
-                    .where(
-                        (t.c.outer_purchase_id == sa.bindparam("b_id"))
-                        & (t.c.state == State.SUBMITTING.value)
-                        & (t.c.lease_owner == run_id)
-                    )
-                    .values(**values)
+                res = conn.exec_driver_sql(
+                    self._sql(
+                        f"UPDATE ledger_purchases SET {common} WHERE outer_purchase_id = ? "
+                        "AND state = 'submitting' AND lease_owner = ?"
+                    ),
+                    [
+                        (
+                            o.state.value,
+                            o.error_code,
+                            o.error_message,
+                            o.amount_fen,
+                            now,
+                            o.outer_purchase_id,
+                            run_id,
+                        )
+                        for o in others
+                    ],
                 )
-                res = conn.execute(stmt, [params(o) for o in others])
                 n += res.rowcount if res.rowcount >= 0 else len(others)
         return n
+
+    def _sql(self, text: str) -> str:
+        """Driver SQL written with `?` placeholders, in the driver's own style."""
+        return text.replace("?", "%s") if self.is_postgres else text
 
     @staticmethod
     def _outcome_values(o: Outcome, now: float) -> dict[str, Any]:
@@ -619,33 +622,57 @@ class Ledger:
             values["amount_fen"] = o.amount_fen
         return values
 
-    @staticmethod
-    def _write_lines(conn: sa.Connection, outcomes: Sequence[Outcome], now: float) -> None:
+    _LINE_COLUMNS = (
+        "outer_purchase_id",
+        "order_line_no",
+        "mp_id",
+        "mp_sku_id",
+        "quantity",
+        "unit_price_fen",
+        "purchase_id",
+        "sub_purchase_order_id",
+        "supplier",
+        "estimate_amount",
+        "estimate_currency",
+        "sub_status",
+        "updated_at",
+    )
+
+    def _write_lines(self, conn: sa.Connection, outcomes: Sequence[Outcome], now: float) -> None:
         """Replace the line rows of these (created) purchases."""
         with_lines = [o for o in outcomes if o.lines]
         if not with_lines:
             return
-        tl = purchase_lines
         for chunk in _chunks([o.outer_purchase_id for o in with_lines]):
-            conn.execute(tl.delete().where(tl.c.outer_purchase_id.in_(chunk)))
-        conn.execute(
-            tl.insert(),
+            marks = ", ".join("?" * len(chunk))
+            conn.exec_driver_sql(
+                self._sql(
+                    f"DELETE FROM ledger_purchase_lines WHERE outer_purchase_id IN ({marks})"
+                ),
+                tuple(chunk),
+            )
+        cols = self._LINE_COLUMNS
+        conn.exec_driver_sql(
+            self._sql(
+                f"INSERT INTO ledger_purchase_lines ({', '.join(cols)}) "
+                f"VALUES ({', '.join('?' * len(cols))})"
+            ),
             [
-                {
-                    "outer_purchase_id": o.outer_purchase_id,
-                    "order_line_no": ln.order_line_no,
-                    "mp_id": ln.mp_id,
-                    "mp_sku_id": ln.mp_sku_id,
-                    "quantity": ln.quantity,
-                    "unit_price_fen": ln.unit_price_fen,
-                    "purchase_id": ln.purchase_id,
-                    "sub_purchase_order_id": ln.sub_purchase_order_id,
-                    "supplier": ln.supplier,
-                    "estimate_amount": ln.estimate_amount,
-                    "estimate_currency": ln.estimate_currency,
-                    "sub_status": ln.sub_status,
-                    "updated_at": now,
-                }
+                (
+                    o.outer_purchase_id,
+                    ln.order_line_no,
+                    ln.mp_id,
+                    ln.mp_sku_id,
+                    ln.quantity,
+                    ln.unit_price_fen,
+                    ln.purchase_id,
+                    ln.sub_purchase_order_id,
+                    ln.supplier,
+                    ln.estimate_amount,
+                    ln.estimate_currency,
+                    ln.sub_status,
+                    now,
+                )
                 for o in with_lines
                 for ln in o.lines
             ],

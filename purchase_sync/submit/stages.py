@@ -692,20 +692,26 @@ class _OutcomeWriter:
         await self._task
 
 
-@dataclass
 class _Rails:
-    """Per-run safety rails: distinct purchases and CNY fen sent."""
+    """Per-run safety rails: distinct purchases and CNY fen sent (running totals, O(1) a check)."""
 
-    max_purchases: int | None
-    max_amount_fen: int | None
-    sent: dict[str, int] = field(default_factory=dict)  # id -> amount_fen
-    stopped: str | None = None
+    def __init__(self, max_purchases: int | None, max_amount_fen: int | None) -> None:
+        self.max_purchases = max_purchases
+        self.max_amount_fen = max_amount_fen
+        self.sent: dict[str, int] = {}  # id -> amount_fen
+        self.sent_amount = 0
+        self.stopped: str | None = None
 
-    def allows(self, plan: Plan, tentative: dict[str, int]) -> bool:
+    def mark_sent(self, oid: str, amount_fen: int) -> None:
+        if oid not in self.sent:
+            self.sent[oid] = amount_fen
+            self.sent_amount += amount_fen
+
+    def allows(self, plan: Plan, tentative: dict[str, int], tentative_amount: int) -> bool:
         if plan.outer_purchase_id in self.sent:
             return True  # a resend of an absent purchase is the same purchase
         n = len(self.sent) + len(tentative)
-        amount = sum(self.sent.values()) + sum(tentative.values())
+        amount = self.sent_amount + tentative_amount
         if self.max_purchases is not None and n + 1 > self.max_purchases:
             self.stopped = f"max_purchases={self.max_purchases} reached: {n} purchase(s) sent"
             return False
@@ -754,10 +760,9 @@ async def create(
         report.failed[code] += 1
     if settings.dry_run:
         rails = _Rails(settings.max_purchases, settings.max_amount_fen)
-        tentative: dict[str, int] = {}
         for plan in plans:
-            if rails.stopped is None and rails.allows(plan, tentative):
-                tentative[plan.outer_purchase_id] = plan.amount_fen
+            if rails.stopped is None and rails.allows(plan, {}, 0):
+                rails.mark_sent(plan.outer_purchase_id, plan.amount_fen)
                 report.verdicts[plan.outer_purchase_id] = Verdict(
                     "would_create", amount_fen=plan.amount_fen
                 )
@@ -848,12 +853,15 @@ async def _send_pass(
             while i < len(plans) and not fatal and rails.stopped is None:
                 chunk: dict[str, str] = {}
                 tentative: dict[str, int] = {}
+                tentative_amount = 0
                 while i < len(plans) and len(chunk) < batch:
                     plan = plans[i]
-                    if not rails.allows(plan, tentative):
+                    if not rails.allows(plan, tentative, tentative_amount):
                         break
                     chunk[plan.outer_purchase_id] = plan.payload_hash
-                    tentative[plan.outer_purchase_id] = plan.amount_fen
+                    if plan.outer_purchase_id not in rails.sent:
+                        tentative[plan.outer_purchase_id] = plan.amount_fen
+                        tentative_amount += plan.amount_fen
                     i += 1
                 if not chunk:
                     break
@@ -863,9 +871,7 @@ async def _send_pass(
                     ledger.claim, run_id, len(chunk), settings.lease_s, among=chunk
                 )
                 for c in claims:
-                    rails.sent.setdefault(
-                        c.outer_purchase_id, by_id[c.outer_purchase_id].amount_fen
-                    )
+                    rails.mark_sent(c.outer_purchase_id, by_id[c.outer_purchase_id].amount_fen)
                 for c in claims:
                     await queue.put((by_id[c.outer_purchase_id], c))
         finally:
