@@ -220,3 +220,59 @@ async def test_results_frame_has_the_contract_columns(sbx, ledger: Ledger) -> No
     by_line = df.groupby("sub_purchase_order_id")["estimate_amount"].sum()
     assert all(v > 0 for v in by_line)
     assert isinstance(df["updated_at"].dtype, pd.DatetimeTZDtype)
+
+
+async def test_expired_lease_of_a_dead_run_is_reconciled_before_any_resend(
+    sbx, ledger_url: str
+) -> None:
+    """A dead run left 3 purchases `submitting`; one of its POSTs had landed. The next run
+    (after the lease expired) finds that one, and resends only the two proven absent."""
+    from purchase_sync.submit.plan import create_request, plan_purchase
+    from purchase_sync.submit.stages import resolve
+
+    now = [1_000_000.0]
+    led = Ledger(ledger_url, clock=lambda: now[0])
+    led.create_schema()
+    ps = many(3)
+    led.register(ps, "dead")
+    async with make_client(sbx) as client:
+        res = await resolve(
+            ps, client=client, ledger=led, settings=SubmitSettings(**FAST), run_id="dead"
+        )
+        assert len(led.claim("dead", 10, 60)) == 3
+        landed = plan_purchase(ps[0], res.items)
+        await client.create_order(create_request(landed, SubmitSettings()))
+        # Lease still live: another run must neither reconcile nor send them.
+        rep = await run_submit(
+            ps, client=client, ledger=led, settings=SubmitSettings(**FAST), run_id="next"
+        )
+        assert rep.creates_sent == 0 and rep.final_states["submitting"] == 3
+        now[0] += 120  # the dead run's lease has expired
+        rep = await run_submit(
+            ps, client=client, ledger=led, settings=SubmitSettings(**FAST), run_id="next"
+        )
+    assert rep.reconciled_found == 1 and rep.reconciled_absent == 2
+    assert rep.creates_sent == 2 and rep.final_states["created"] == 3
+    _assert_exactly_once(sbx, ps)
+    rec = led.results_rows([ps[0].outer_purchase_id])[ps[0].outer_purchase_id]
+    assert rec.lines["1"].sub_purchase_order_id  # remote ids mapped back to the line
+    led.close()
+
+
+async def test_budget_is_awaited_before_each_batch_of_sends(sbx, ledger: Ledger) -> None:
+    ps = many(20)
+    asked: list[int] = []
+
+    async def budget(n: int) -> None:
+        asked.append(n)
+
+    async with make_client(sbx) as client:
+        rep = await run_submit(
+            ps,
+            client=client,
+            ledger=ledger,
+            settings=SubmitSettings(claim_batch=8, **FAST),
+            run_id="r1",
+            budget=budget,
+        )
+    assert asked == [8, 8, 4] and rep.creates_sent == 20
