@@ -129,7 +129,10 @@ class SubmitSettings(BaseModel):
     @field_validator("max_cost_over_revenue", mode="before")
     @classmethod
     def _margin_as_decimal(cls, value: Any) -> Any:
-        return None if value is None else Decimal(str(value))
+        """A Decimal through its text; "off" (TOML has no null) disables the rule."""
+        if value is None or str(value).strip().lower() in ("off", "none"):
+            return None
+        return Decimal(str(value))
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> SubmitSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,14 @@ def test_partial_answer_is_flagged() -> None:
     first = out.lines[0]
     assert (first.order_line_no, first.sub_purchase_order_id) == ("1", "2912066688476065752")
     assert out.lines[1].sub_purchase_order_id is None
+
+
+def test_the_documented_toml_example_loads(tmp_path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "submit.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "submit.toml"
+    cfg.write_text(example, encoding="utf-8")
+    s = SubmitSettings.load(cfg)
+    assert s.max_amount_fen == 500000 and s.receiver_mode == "warehouse"
+    assert s.fx_to_cny["MYR"] == Decimal("1.52") and s.warehouse.name == "Example Forwarder GZ"
+    assert SubmitSettings(max_cost_over_revenue="off").max_cost_over_revenue is None
