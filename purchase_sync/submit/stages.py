@@ -77,7 +77,7 @@ Progress = Callable[[ProgressEvent], None] | None
 Budget = Callable[[int], Awaitable[None]] | None
 
 LEASE_SAFETY_S = 5.0  # a send must be able to finish this long before its lease expires
-FLUSH_INTERVAL_S = 0.05  # outcome writes: at most this stale, or one batch
+FLUSH_INTERVAL_S = 0.25  # outcome writes: at most this stale, or one batch
 SETTLE_BATCH = 256
 
 
