@@ -39,12 +39,4 @@ __all__ = [
     "RowState",
     "SettleReport",
     "State",
-    "ledger_url_from_env",
 ]
-
-
-def ledger_url_from_env() -> str:
-    """`PURCHASE_SYNC_LEDGER_URL`, or the SQLite default next to the data directory."""
-    import os
-
-    return os.environ.get("PURCHASE_SYNC_LEDGER_URL") or DEFAULT_URL

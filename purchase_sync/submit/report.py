@@ -105,7 +105,7 @@ class SubmitReport:
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "purchases_in": self.purchases_in,
-            "registered": asdict(self.registered) if self.registered else None,
+            "registered": _register_summary(self.registered),
             "created": self.created,
             "already_created": self.already_created,
             "failed": dict(self.failed),
@@ -137,3 +137,16 @@ class SubmitReport:
             "ledger_share": round(self.ledger_share, 4),
             "final_states": dict(self.final_states),
         }
+
+
+def _register_summary(rep: RegisterReport | None) -> dict[str, Any] | None:
+    """Counts, and at most 20 example ids per list (a summary is not an id dump)."""
+    if rep is None:
+        return None
+    out: dict[str, Any] = asdict(rep)
+    for key in ("payload_changed", "adopted"):
+        ids = out.pop(key)
+        out[key] = len(ids)
+        if ids:
+            out[f"{key}_examples"] = list(ids[:20])
+    return out
