@@ -249,13 +249,20 @@ def test_concurrent_claims_never_overlap(ledger_url: str) -> None:
     setup.register(ps, "seed")
     got: dict[str, list[str]] = {}
     errors: list[BaseException] = []
+    # Every worker holds its first batch until all have one, so the claims truly overlap in
+    # time (and the test does not depend on thread scheduling to show it).
+    first_batch_held = threading.Barrier(4, timeout=30)
 
     def worker(name: str) -> None:
         led = Ledger(ledger_url)
         mine: list[str] = []
         try:
+            first = True
             while True:
                 batch = led.claim(name, 7, 60)
+                if first:
+                    first_batch_held.wait()
+                    first = False
                 if not batch:
                     break
                 mine += [c.outer_purchase_id for c in batch]
@@ -273,7 +280,7 @@ def test_concurrent_claims_never_overlap(ledger_url: str) -> None:
     assert not errors
     all_ids = [i for ids in got.values() for i in ids]
     assert len(all_ids) == len(set(all_ids)) == 300
-    assert sum(1 for ids in got.values() if ids) >= 2
+    assert all(got[f"w{i}"] for i in range(4))
     setup.close()
 
 
