@@ -11,11 +11,12 @@ import pytest
 
 from purchase_sync.results import write_outputs
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "docs" / "operations.md", ROOT / "README.md"]
 
 
-def _query_blocks() -> list[str]:
-    text = DOC.read_text()
+def _query_blocks(doc: Path) -> list[str]:
+    text = doc.read_text()
     section = text.split("## Reading results", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, flags=re.S)
 
@@ -44,7 +45,10 @@ def _rejects(n: int) -> pd.DataFrame:
     )
 
 
-def test_the_three_documented_queries_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_the_three_documented_queries_run(
+    doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = [
         ("r1", "unknown", datetime(2026, 11, 26, 2, tzinfo=UTC), "TIMEOUT", False),
         ("r2", "would_create", datetime(2026, 11, 27, 2, tzinfo=UTC), None, True),
@@ -69,11 +73,11 @@ def test_the_three_documented_queries_run(tmp_path: Path, monkeypatch: pytest.Mo
             run_date=when.date(),
         )
     monkeypatch.chdir(tmp_path)
-    blocks = _query_blocks()
+    blocks = _query_blocks(doc)
     assert len(blocks) == 3
     ns: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, str(DOC), "exec"), ns)
+        exec(compile(block, str(doc), "exec"), ns)
 
     by_day = ns["by_day"]
     assert set(by_day["date"].astype(str)) == {"2026-11-26", "2026-11-27"}
