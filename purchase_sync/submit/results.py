@@ -14,38 +14,15 @@ from typing import Any
 import pandas as pd
 
 from ledger import Ledger, LineResult, PurchaseRecord
+from purchase_sync.results import RESULT_COLUMNS
 from schemas.records import PlannedLine, PlannedPurchase
 
 from .plan import OK, item_key, match_sku
 from .report import SubmitReport
 
 CENT = Decimal("0.01")
-COLUMNS = (
-    "outer_purchase_id",
-    "marketplace",
-    "country",
-    "order_number",
-    "order_line_id",
-    "seller_sku",
-    "quantity",
-    "source_item_id",
-    "source_sku_id",
-    "mp_id",
-    "mp_sku_id",
-    "status",
-    "purchase_id",
-    "sub_purchase_order_id",
-    "supplier",
-    "estimate_amount",
-    "estimate_currency",
-    "payment_url",
-    "error_code",
-    "error_message",
-    "run_id",
-    "updated_at",
-    "revenue",
-    "revenue_currency",
-)
+# The contract columns of results.parquet, then what makes the margin visible.
+COLUMNS = (*RESULT_COLUMNS, "revenue", "revenue_currency")
 STRING_COLUMNS = tuple(
     c for c in COLUMNS if c not in ("quantity", "estimate_amount", "revenue", "updated_at")
 )
