@@ -325,11 +325,35 @@ _DATE_REASON = "{col} is not a date like 14 Mar 2026 09:12"
 _STATUS_SET = pa.array(sorted(STATUSES))
 
 
-def _starts_with_any(values: pa.ChunkedArray, chars: str) -> pa.ChunkedArray:
-    result = pc.starts_with(values, chars[0])
-    for ch in chars[1:]:
-        result = pc.or_(result, pc.starts_with(values, ch))
-    return result
+def _starts_with_any(values: pa.ChunkedArray | pa.Array, chars: str) -> pa.ChunkedArray:
+    """True where a cell starts with one of the ASCII `chars` (null cells: False).
+
+    Reads the first byte of each cell straight from the Arrow buffers (one numpy gather per
+    chunk instead of a string kernel per character): an ASCII character is one UTF-8 byte.
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    wanted = np.zeros(256, bool)
+    wanted[[ord(ch) for ch in chars]] = True
+    return pa.chunked_array([_first_byte_in(chunk, wanted) for chunk in chunks], pa.bool_())
+
+
+def _first_byte_in(chunk: pa.Array, wanted: np.ndarray) -> pa.Array:
+    n = len(chunk)
+    if n == 0 or chunk.null_count == n:
+        return pa.array(np.zeros(n, bool))
+    if chunk.type != pa.string():  # pragma: no cover - read_text yields pa.string() only
+        chunk = chunk.cast(pa.string())
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    starts = offsets[:-1]
+    non_empty = offsets[1:] > starts
+    first = np.zeros(n, np.uint8)
+    first[non_empty] = data[starts[non_empty]]
+    hit = non_empty & wanted[first]
+    if chunk.null_count:
+        hit &= chunk.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(hit)
 
 
 def _matches(values: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
@@ -369,12 +393,18 @@ def _parse_times(text: pa.Array) -> pa.Array:
 
 def parse_money(text: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
     """(decimal128(18, 2), bad mask). Null text is not bad; "42.900" is 42.90, "42.905" is bad."""
+    if not len(text):
+        return pa.array([], pa.decimal128(18, 2)), pa.array([], pa.bool_())
+    # Prices repeat (a few thousand distinct values per million rows): check each once.
+    encoded = _flat(pc.dictionary_encode(text))
+    distinct = encoded.dictionary
     pattern = rf"^\d{{1,{MAX_PRICE_DIGITS}}}(\.\d{{0,2}}0*)?$"
-    ok = pc.match_substring_regex(text, pattern)
-    clean = pc.if_else(ok, text, _STR_NULL)
-    value = pc.cast(clean, pa.decimal128(18, 2))
-    bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
-    return value, bad
+    ok = pc.match_substring_regex(distinct, pattern)
+    value = pc.take(
+        pc.cast(pc.if_else(ok, distinct, _STR_NULL), pa.decimal128(18, 2)), encoded.indices
+    )
+    bad = pc.and_(pc.is_valid(encoded.indices), pc.invert(pc.take(ok, encoded.indices)))
+    return value, pc.fill_null(bad, False)
 
 
 def _repair_id(ids: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -389,15 +419,19 @@ def _parse_lazada_sku(lazada_sku: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
     Older forms: `232611001_SGAMZ-356805001`, legacy `BE494HLAAUE3SGAMZ-39898` (no SKU id).
     """
+    if not len(lazada_sku):
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    # One product's SKU repeats on every unit sold: parse each distinct value once.
+    encoded = _flat(pc.dictionary_encode(lazada_sku))
     parts = pc.extract_regex(
-        lazada_sku, r"(?:_(?P<a>[A-Z]{2})(?:AMZ)?|(?P<b>[A-Z]{2})AMZ)-(?P<id>\d+)$"
+        encoded.dictionary, r"(?:_(?P<a>[A-Z]{2})(?:AMZ)?|(?P<b>[A-Z]{2})AMZ)-(?P<id>\d+)$"
     )
     a = pc.struct_field(parts, [0])
     b = pc.struct_field(parts, [1])
     code = pc.if_else(pc.equal(a, ""), b, a)
     code = pc.if_else(pc.is_in(code, value_set=pa.array(list(COUNTRIES))), code, _STR_NULL)
     sku_id = pc.if_else(pc.equal(a, ""), _STR_NULL, pc.struct_field(parts, [2]))
-    return code, sku_id
+    return pc.take(code, encoded.indices), pc.take(sku_id, encoded.indices)
 
 
 def _country_from_name(name: pa.Array) -> pa.Array:
