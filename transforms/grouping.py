@@ -387,7 +387,7 @@ def _group(lines, state, map_row, sku_map) -> tuple[pd.DataFrame, pd.DataFrame, 
             **{k: pc.take(column(sku_map, k), mtake) for k in TARGET},
         }
     )
-    order = pc.sort_indices(p, sort_keys=[(k, "ascending") for k in SORT_KEYS]).to_numpy()
+    order = _sort_order(p)
     p = p.take(pa.array(order))
     src = rows[order]  # positions in `lines`, in sorted order
     m = len(src)
@@ -471,6 +471,41 @@ def _group(lines, state, map_row, sku_map) -> tuple[pd.DataFrame, pd.DataFrame, 
         order_line_no=pc.cast(pa.array(line_no[line_of_row]), _TEXT),
     )
     return to_frame(purchases), to_frame(purchase_lines), per_row
+
+
+def _sort_order(p: pa.Table) -> np.ndarray:
+    """The indices that sort `p` by SORT_KEYS, ascending, ties in row order.
+
+    Same result as one stable Arrow sort on all the keys, in two cheaper passes: Arrow sorts by
+    the keys after (marketplace, country), whose first key (order number) is nearly unique, then
+    numpy stably sorts by the small (marketplace, country) rank. A 9-key string sort led by a
+    6-valued column is several times slower.
+    """
+    lead = ORDER_KEY[:2]
+    assert SORT_KEYS[:2] == lead
+    if any(p[k].null_count for k in lead):  # not after normalise; keep the plain sort exact
+        return pc.sort_indices(p, sort_keys=[(k, "ascending") for k in SORT_KEYS]).to_numpy()
+    rest = pc.sort_indices(p, sort_keys=[(k, "ascending") for k in SORT_KEYS[2:]]).to_numpy()
+    group, groups = np.zeros(p.num_rows, np.int64), 1
+    for name in lead:
+        rank, size = _dense_rank(p[name])
+        group = group * size + rank
+        groups *= size
+    group = group.astype(np.int16 if groups < 2**15 else np.int64)[rest]
+    return rest[np.argsort(group, kind="stable")]
+
+
+def _dense_rank(values: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """(rank of each value among the distinct values in sort order, number of distinct values)."""
+    encoded = _flat_array(values).dictionary_encode()
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank_of_code = np.empty(len(order), np.int64)
+    rank_of_code[order] = np.arange(len(order))
+    return rank_of_code[encoded.indices.to_numpy()], len(order)
+
+
+def _flat_array(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def purchase_ids(marketplace: pa.Array, country: pa.Array, order_number: pa.Array) -> pa.Array:

@@ -246,3 +246,34 @@ def test_plan_is_the_same_whatever_the_row_order():
 
 def _tables(result):
     return result.purchases, result.purchase_lines
+
+
+def test_two_pass_sort_matches_one_stable_sort_on_every_key():
+    """The grouping sort (Arrow on the rest, numpy on marketplace+country) is the plain one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from transforms.grouping import SORT_KEYS, _sort_order
+
+    rng = np.random.default_rng(7)
+    n = 3000
+
+    def pick(values: list[str | None]) -> pa.Array:
+        return pa.array([values[i] for i in rng.integers(0, len(values), n)], pa.string())
+
+    table = pa.table(
+        {
+            "marketplace": pick(["lazada", "shopee", "lazad"]),
+            "country": pick(["MY", "TH", "SG", "M", "MYS"]),
+            "order_number": pick(["1", "10", "2", "100"]),
+            "source_item_id": pick(["7", "71", "8"]),
+            "source_sku_id": pick(["5", None, "50"]),
+            "source_spec_id": pick([None, "ab"]),
+            "source_platform": pick(["taobao", "1688"]),
+            "seller_sku": pick(["A", "B"]),
+            "order_line_id": pick(["9", "90"]),  # few values: many full ties, kept in row order
+        }
+    )
+    plain = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in SORT_KEYS]).to_numpy()
+    assert np.array_equal(_sort_order(table), plain)
