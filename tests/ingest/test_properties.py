@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from schemas.records import outer_purchase_id
 from tests.ingest.conftest import line, lines_frame, map_row, records, sku_map_frame
 from transforms.grouping import map_and_group, purchase_ids, to_planned_purchases
+from transforms.inputs import _strip
 from transforms.lazada import normalise
 
 SKU_MAP = sku_map_frame(
@@ -207,3 +208,19 @@ def test_purchase_ids_defer_to_the_function_when_it_changes(monkeypatch):
     monkeypatch.setattr("transforms.grouping.outer_purchase_id", lambda m, c, o: f"NEW-{c}-{o}")
     ids = purchase_ids(pa.array(["lazada"] * 3), pa.array(["MY"] * 3), pa.array(["1", "2", "3"]))
     assert ids.to_pylist() == ["NEW-MY-1", "NEW-MY-2", "NEW-MY-3"]
+
+
+@PROPERTY
+@given(
+    cells=st.lists(
+        st.one_of(st.none(), st.text(alphabet=" \t\u00a0\u3000\u2009xé9ก/-", max_size=6)),
+        max_size=40,
+    ),
+    cut=st.integers(0, 40),
+)
+def test_strip_is_trim_then_blank_to_null(cells, cut):
+    """The end-byte shortcut in `_strip` never changes what a full trim would give."""
+    whole = pa.array(cells, pa.string())  # slices: chunks with a non-zero offset
+    column = pa.chunked_array([whole.slice(0, cut), whole.slice(cut)], pa.string())
+    trimmed = [None if v is None else v.strip(" \t\u00a0\u3000\u2009") for v in cells]
+    assert _strip(column).to_pylist() == [v or None for v in trimmed]
