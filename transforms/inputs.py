@@ -310,51 +310,13 @@ def _strip_all(table: pa.Table) -> pa.Table:
 
 
 def _strip(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    if _may_need_trim(col):
-        trimmed = pc.utf8_trim_whitespace(col)
-        if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
-            col = trimmed
-        del trimmed
+    trimmed = pc.utf8_trim_whitespace(col)
+    if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
+        col = trimmed
+    del trimmed
     if pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
         col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
     return col
-
-
-# A cell can only have whitespace to trim if its first or last byte is ASCII whitespace or
-# part of a multi-byte character (Unicode spaces such as U+00A0 and U+3000 are multi-byte).
-_TRIM_SUSPECT = np.zeros(256, bool)
-_TRIM_SUSPECT[[ord(c) for c in " \t\n\v\f\r"]] = True
-_TRIM_SUSPECT[0x80:] = True
-
-
-def _may_need_trim(col: pa.ChunkedArray) -> bool:
-    """False when no cell can change under utf8_trim_whitespace (checked on the end bytes only).
-
-    Cells whose end bytes are suspect are trimmed and compared; only if one of them changes
-    does the whole column get trimmed (most exports have nothing to trim).
-    """
-    for chunk in col.chunks:
-        n = len(chunk)
-        if n == 0 or chunk.null_count == n:
-            continue
-        if chunk.type != pa.string():  # pragma: no cover - every column is pa.string() here
-            return True
-        buffers = chunk.buffers()
-        offsets = np.frombuffer(buffers[1], np.int32)[chunk.offset : chunk.offset + n + 1]
-        if buffers[2] is None:
-            continue
-        data = np.frombuffer(buffers[2], np.uint8)
-        begin, end = offsets[:-1], offsets[1:]
-        filled = end > begin
-        suspect = np.zeros(n, bool)
-        suspect[filled] = _TRIM_SUSPECT[data[begin[filled]]] | _TRIM_SUSPECT[data[end[filled] - 1]]
-        rows = np.flatnonzero(suspect)
-        if len(rows):
-            some = chunk.take(pa.array(rows))
-            trimmed = pc.utf8_trim_whitespace(some)
-            if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(some))).as_py():
-                return True
-    return False
 
 
 def _short(exc: BaseException) -> str:
