@@ -152,6 +152,7 @@ def main(argv: list[str]) -> None:
         )
         print(
             f"{'C':>5} {'transport':>9} {'creates':>8} {'req/s':>8} {'bound':>7} {'ratio':>6} {'failed':>6}"
+            f" {'client ms/create':>18} {'sandbox ms/create':>19}"
         )
         runs: list[Run] = []
         for c in levels:
