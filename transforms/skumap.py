@@ -19,6 +19,7 @@ from schemas.ingest import SkuMap
 from transforms.frames import arrow_dtype
 from transforms.inputs import FileError, read_header, read_text
 
+KEY = ["marketplace", "country", "seller_sku"]  # one supplier target per key
 REQUIRED = ("marketplace", "country", "seller_sku", "source_platform", "source_item_id", "status")
 OPTIONAL = (
     "platform_item_id",
@@ -55,8 +56,9 @@ def load_sku_map(path: str | Path | None) -> pd.DataFrame:
     df = _normalise(table).to_pandas(types_mapper=arrow_dtype)
     df.index = pd.Index(text.rows, name="row")
     df = _parse_multiplier(df, path)
-    df = df.drop_duplicates()
-    _check_unique(df, path)
+    if df.duplicated(KEY).any():  # repeated keys: identical rows collapse, different ones fail
+        df = df.drop_duplicates()
+        _check_unique(df, path)
     try:
         SkuMap.validate(df, lazy=True)
     except pa_.errors.SchemaErrors as exc:
@@ -96,8 +98,7 @@ def _parse_multiplier(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _check_unique(df: pd.DataFrame, path: Path) -> None:
-    key = ["marketplace", "country", "seller_sku"]
-    clash = df[df.duplicated(key, keep=False)]
+    clash = df[df.duplicated(KEY, keep=False)]
     if len(clash):
         first = clash.iloc[0]
         rows = ", ".join(str(r) for r in clash.index[:5])
