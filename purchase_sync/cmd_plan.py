@@ -6,20 +6,22 @@ import argparse
 import sys
 import time
 
-from transforms import plan, write_plan
+from transforms import PlanWriter, plan
 
 
 def main(args: argparse.Namespace) -> int:
     """Plan, write the outputs, print a short human summary. 0 = planned (rejects included)."""
     started = time.perf_counter()
-    result = plan(
-        args.inputs,
-        args.sku_map,
-        since=args.since,
-        until=args.until,
-        statuses=args.statuses,
-    )
-    paths = write_plan(result, args.out, started=started)
+    with PlanWriter(args.out) as writer:  # the files are written while the plan is made
+        result = plan(
+            args.inputs,
+            args.sku_map,
+            since=args.since,
+            until=args.until,
+            statuses=args.statuses,
+            writer=writer,
+        )
+        paths = writer.finish(result.summary, started=started)
     for line in summary_lines(result.summary, paths):
         print(line)
     for report in result.summary["files"]:

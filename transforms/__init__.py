@@ -6,7 +6,15 @@ No network, no Prefect. Each public function is a stage boundary the flow can ru
 from schemas.ingest import DEFAULT_PURCHASABLE
 from transforms.grouping import GroupResult, map_and_group, to_planned_purchases
 from transforms.pii import mask_pii
-from transforms.plan import FileReport, PlanResult, ReadResult, plan, read_exports, write_plan
+from transforms.plan import (
+    FileReport,
+    PlanResult,
+    PlanWriter,
+    ReadResult,
+    plan,
+    read_exports,
+    write_plan,
+)
 from transforms.skumap import load_sku_map
 from transforms.window import Window, parse_window
 
@@ -15,6 +23,7 @@ __all__ = [
     "FileReport",
     "GroupResult",
     "PlanResult",
+    "PlanWriter",
     "ReadResult",
     "Window",
     "load_sku_map",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from schemas.errors import UserError
 from schemas.ingest import DEFAULT_PURCHASABLE, DISPOSITIONS, STATUSES
 from schemas.records import PlannedLine, PlannedPurchase, Receiver, outer_purchase_id
+from transforms.concurrency import with_responsive_gil
 from transforms.frames import column, from_cents, to_cents, to_frame
 from transforms.lazada import normalise_status, reject_table
 from transforms.window import Window, parse_window
@@ -85,6 +86,7 @@ def _as_window(since: object, until: object) -> Window:
     return Window(since, until)  # type: ignore[arg-type]
 
 
+@with_responsive_gil
 def map_and_group(
     order_lines: pd.DataFrame,
     sku_map: pd.DataFrame,
@@ -93,11 +95,14 @@ def map_and_group(
     until: str | dt.datetime | None = None,
     statuses: Iterable[str] | str | None = DEFAULT_PURCHASABLE,
     held_orders: Iterable[str] | pd.Series | None = None,
+    sink: Callable[[str, pd.DataFrame], None] | None = None,
 ) -> GroupResult:
     """Give each line its disposition, map SKUs, group purchasable lines into purchases.
 
     `held_orders`: order numbers with a row rejected earlier (e.g. `read_exports` rejects'
     `order_number`); their lines are held rather than bought short.
+    `sink(name, frame)`: called with "order_lines", "purchase_lines" and "purchases" as soon as
+    each is final (`purchase-sync plan` starts writing one while it builds the next).
     """
     window = _as_window(since, until)
     wanted = purchasable_statuses(statuses)
@@ -106,27 +111,33 @@ def map_and_group(
     state = np.full(n, PURCHASABLE, np.int8)
     rejects: list[dict] = []
 
-    _mark_duplicates(lines, state, rejects)
+    status_ok = lines["status"].isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
+    early = np.flatnonzero(status_ok)  # the lines that can be bought, as far as status goes
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Hashing every line id (the duplicate check) and the SKU lookup (a hash join) do not
+        # depend on each other: run them at once, the lookup on a superset narrowed below.
+        unique = pool.submit(_ids_are_unique, lines)
+        found = _lookup(lines, early, sku_map)
+        if not unique.result():
+            _mark_duplicates(lines, state, rejects)
 
     live = state == PURCHASABLE
     if (window.since or window.until) and live.any():
         _mark_window(lines, state, live, window)
 
     live = state == PURCHASABLE
-    status_ok = lines["status"].isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
     state[live & ~status_ok] = SKIPPED_STATUS
 
     map_row = np.full(n, -1, np.int64)
     cand = np.flatnonzero(state == PURCHASABLE)
     if len(cand):
-        map_row[cand] = _lookup(lines, cand, sku_map)
+        map_row[cand] = found[np.searchsorted(early, cand)]  # cand is a subset of early
         _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
         _reject_no_receiver(lines, state, rejects)
 
     _hold(lines, state, held_orders)
 
-    purchases, purchase_lines, per_row = _group(lines, state, map_row, sku_map)
-    out_lines = _annotate(lines, state, map_row, sku_map, per_row)
+    out_lines, purchases, purchase_lines = _group(lines, state, map_row, sku_map, sink)
     reject_frame = to_frame(reject_table(rejects))
     counts = _counts(lines, state, purchases, purchase_lines, reject_frame)
     return GroupResult(out_lines, purchases, purchase_lines, reject_frame, counts)
@@ -135,11 +146,17 @@ def map_and_group(
 # --- dispositions --------------------------------------------------------------------------------
 
 
-def _mark_duplicates(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]) -> None:
-    """The same line id twice: identical -> keep the newest copy; different content -> reject all."""
+def _ids_are_unique(lines: pd.DataFrame) -> bool:
+    """No order line id twice (the usual case, checked cheaply)."""
     ids = column(lines, "order_line_id")
-    if len(pc.unique(ids)) == len(ids):  # the usual case, cheaply
-        return
+    return len(pc.unique(ids)) == len(ids)
+
+
+def _mark_duplicates(lines: pd.DataFrame, state: np.ndarray, rejects: list[dict]) -> None:
+    """The same line id twice: identical -> keep the newest copy; different content -> reject all.
+
+    Called only when `_ids_are_unique` is False.
+    """
     dup = lines.duplicated(LINE_ID_KEY, keep=False).to_numpy()
     sub = lines.loc[dup, [*LINE_ID_KEY, *IDENTITY, "updated_at", "source_file", "source_row"]]
     nunique = sub.groupby(LINE_ID_KEY, sort=False, dropna=False)[IDENTITY].nunique(dropna=False)
@@ -320,13 +337,6 @@ def _reject_rows(lines, rows, code, reason, column_name, values) -> dict:
 # --- grouping ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _PerRow:
-    rows: np.ndarray  # positions (in `lines`) of the purchasable rows
-    outer_purchase_id: pa.Array  # per purchasable row, aligned with `rows`
-    order_line_no: pa.Array
-
-
 _TEXT = pa.string()
 _MONEY = pa.decimal128(18, 2)
 PURCHASE_LINE_SCHEMA = pa.schema(
@@ -367,110 +377,216 @@ SORT_KEYS = [*ORDER_KEY, "source_item_id", "source_sku_id", "source_spec_id", "s
              "seller_sku", "order_line_id"]  # fmt: skip
 
 
-def _group(lines, state, map_row, sku_map) -> tuple[pd.DataFrame, pd.DataFrame, _PerRow]:
-    """Purchases and purchase lines from one sort of the purchasable lines (no per-row Python)."""
-    rows = np.flatnonzero(state == PURCHASABLE)
-    if not len(rows):
-        empty = _PerRow(rows, pa.array([], _TEXT), pa.array([], _TEXT))
-        return (
-            to_frame(PURCHASE_SCHEMA.empty_table()),
-            to_frame(PURCHASE_LINE_SCHEMA.empty_table()),
-            empty,
-        )
-    take, mtake = pa.array(rows), pa.array(map_row[rows])
-    p = pa.table(
-        {
-            **{
-                k: pc.take(column(lines, k), take)
-                for k in [*ORDER_KEY, "seller_sku", "order_line_id"]
-            },
-            **{k: pc.take(column(sku_map, k), mtake) for k in TARGET},
-        }
-    )
-    order = _sort_order(p)
-    p = p.take(pa.array(order))
-    src = rows[order]  # positions in `lines`, in sorted order
-    m = len(src)
-    mult = sku_map["qty_multiplier"].to_numpy(np.int64)[map_row[src]]
-    cents = to_cents(pc.take(column(lines, "paid_price"), pa.array(src)))
+class _Sorted:
+    """The purchasable lines sorted by SORT_KEYS, and the segments that make purchases and lines.
 
-    order_start = _starts(p, ORDER_KEY)
-    line_start = order_start | _starts(p, TARGET)
-    seller_start = line_start | _starts(p, ["seller_sku"])
-    o_idx, l_idx, s_idx = (np.flatnonzero(x) for x in (order_start, line_start, seller_start))
-    order_of_row = np.cumsum(order_start) - 1
-    line_of_row = np.cumsum(line_start) - 1
-    order_of_line = order_of_row[l_idx]
-    first_line = np.searchsorted(order_of_line, np.arange(len(o_idx)))
-    line_no = np.arange(len(l_idx)) - first_line[order_of_line] + 1
+    One sort, then segment boundaries give everything (no per-row Python). The tables are built
+    in pieces so that the caller can overlap them: the ids (Python digests, holding the GIL) with
+    Arrow work, and the writing of one table with the building of the next.
+    """
 
-    def sorted_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
-        return p[name].take(pa.array(idx))
-
-    def source_at(name: str, idx: np.ndarray) -> pa.ChunkedArray:
-        return pc.take(column(lines, name), pa.array(src[idx]))
-
-    def assemble() -> tuple[pa.Table, pa.Table]:
-        """Both tables but their ids: Arrow work that runs while the ids are hashed."""
-        line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
-        sellers_per_line = np.bincount(line_of_row[s_idx], minlength=len(l_idx))
-        seller_lists = pa.ListArray.from_arrays(
-            pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
-            sorted_at("seller_sku", s_idx).combine_chunks(),
-        )
-        purchase_lines = pa.table(
+    def __init__(self, lines: pd.DataFrame, rows: np.ndarray, map_row: np.ndarray, sku_map) -> None:
+        self.lines = lines
+        take, mtake = pa.array(rows), pa.array(map_row[rows])
+        p = pa.table(
             {
-                "order_line_no": pc.cast(pa.array(line_no), _TEXT),
-                **{k: sorted_at(k, l_idx) for k in ORDER_KEY},
-                **{k: sorted_at(k, l_idx) for k in TARGET},
-                "quantity": pa.array(np.add.reduceat(mult, l_idx)),
-                "units": pa.array(np.diff(np.r_[l_idx, m]).astype(np.int64)),
-                "seller_sku": pc.binary_join(seller_lists, ","),
-                "title": source_at("item_name", l_idx),
-                "order_line_ids": pa.ListArray.from_arrays(
-                    line_offsets, p["order_line_id"].combine_chunks()
-                ),
-                "revenue": from_cents(np.add.reduceat(cents, l_idx)),
-                "currency": source_at("currency", l_idx),
+                **{
+                    k: pc.take(column(lines, k), take)
+                    for k in [*ORDER_KEY, "seller_sku", "order_line_id"]
+                },
+                **{k: pc.take(column(sku_map, k), mtake) for k in TARGET},
             }
         )
-        utc = _micros(lines["ordered_at"])[src]
-        local = _micros(lines["ordered_at_local"])[src]
-        purchases = pa.table(
+        self.order = order = _sort_order(p)  # positions in `rows`, in sorted order
+        self.p = p.take(pa.array(order))
+        self.src = src = rows[order]  # positions in `lines`, in sorted order
+        self.m = m = len(src)
+        self.mult = sku_map["qty_multiplier"].to_numpy(np.int64)[map_row[src]]
+        self.cents = to_cents(pc.take(column(lines, "paid_price"), pa.array(src)))
+
+        order_start = _starts(self.p, ORDER_KEY)
+        line_start = order_start | _starts(self.p, TARGET)
+        seller_start = line_start | _starts(self.p, ["seller_sku"])
+        self.o_idx, self.l_idx, self.s_idx = (
+            np.flatnonzero(x) for x in (order_start, line_start, seller_start)
+        )
+        self.order_of_row = np.cumsum(order_start) - 1
+        self.line_of_row = np.cumsum(line_start) - 1
+        self.order_of_line = self.order_of_row[self.l_idx]
+        first_line = np.searchsorted(self.order_of_line, np.arange(len(self.o_idx)))
+        self.line_no = np.arange(len(self.l_idx)) - first_line[self.order_of_line] + 1
+        assert m == 0 or self.l_idx[-1] < m
+
+    def _sorted_at(self, name: str, idx: np.ndarray) -> pa.ChunkedArray:
+        return self.p[name].take(pa.array(idx))
+
+    def _source_at(self, name: str, idx: np.ndarray) -> pa.ChunkedArray:
+        return pc.take(column(self.lines, name), pa.array(self.src[idx]))
+
+    def ids(self) -> pa.Array:
+        """The `outer_purchase_id` of each purchase, in purchase order."""
+        return purchase_ids(*(self._sorted_at(k, self.o_idx).combine_chunks() for k in ORDER_KEY))
+
+    def ids_from(self, found: _OrderIds | None) -> pa.Array | None:
+        """`ids()` taken from `_ids_by_order`'s result for the same rows; None when that result
+        is unusable (then call `ids()`). Checked, not assumed: each purchase its own order code.
+        """
+        if found is None or len(found.ids) != len(self.o_idx):
+            return None
+        code_of_purchase = found.codes[self.order[self.o_idx]]
+        if len(code_of_purchase) and np.bincount(code_of_purchase).max() > 1:
+            return None
+        return found.ids.take(pa.array(code_of_purchase))
+
+    def row_line_no(self) -> pa.Array:
+        """`order_line_no` of each sorted row."""
+        return pc.cast(pa.array(self.line_no[self.line_of_row]), _TEXT)
+
+    def purchase_lines(self, ids: pa.Array) -> pd.DataFrame:
+        l_idx, s_idx, m = self.l_idx, self.s_idx, self.m
+        line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
+        sellers_per_line = np.bincount(self.line_of_row[s_idx], minlength=len(l_idx))
+        seller_lists = pa.ListArray.from_arrays(
+            pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
+            self._sorted_at("seller_sku", s_idx).combine_chunks(),
+        )
+        table = pa.table(
             {
-                **{k: sorted_at(k, o_idx) for k in ORDER_KEY},
+                "outer_purchase_id": ids.take(pa.array(self.order_of_line)),
+                "order_line_no": pc.cast(pa.array(self.line_no), _TEXT),
+                **{k: self._sorted_at(k, l_idx) for k in ORDER_KEY},
+                **{k: self._sorted_at(k, l_idx) for k in TARGET},
+                "quantity": pa.array(np.add.reduceat(self.mult, l_idx)),
+                "units": pa.array(np.diff(np.r_[l_idx, m]).astype(np.int64)),
+                "seller_sku": pc.binary_join(seller_lists, ","),
+                "title": self._source_at("item_name", l_idx),
+                "order_line_ids": pa.ListArray.from_arrays(
+                    line_offsets, self.p["order_line_id"].combine_chunks()
+                ),
+                "revenue": from_cents(np.add.reduceat(self.cents, l_idx)),
+                "currency": self._source_at("currency", l_idx),
+            }
+        )
+        return to_frame(table.cast(PURCHASE_LINE_SCHEMA))
+
+    def purchases(self, ids: pa.Array) -> pd.DataFrame:
+        o_idx, m = self.o_idx, self.m
+        utc = _micros(self.lines["ordered_at"])[self.src]
+        local = _micros(self.lines["ordered_at_local"])[self.src]
+        table = pa.table(
+            {
+                "outer_purchase_id": ids,
+                **{k: self._sorted_at(k, o_idx) for k in ORDER_KEY},
                 "ordered_at": pa.array(np.minimum.reduceat(utc, o_idx)).cast(
                     pa.timestamp("us", tz="UTC")
                 ),
                 "ordered_at_local": pa.array(np.minimum.reduceat(local, o_idx)).cast(
                     pa.timestamp("us")
                 ),
-                "currency": source_at("currency", o_idx),
-                "revenue": from_cents(np.add.reduceat(cents, o_idx)),
+                "currency": self._source_at("currency", o_idx),
+                "revenue": from_cents(np.add.reduceat(self.cents, o_idx)),
                 "n_lines": pa.array(
-                    np.bincount(order_of_line, minlength=len(o_idx)).astype(np.int64)
+                    np.bincount(self.order_of_line, minlength=len(o_idx)).astype(np.int64)
                 ),
                 "units": pa.array(np.diff(np.r_[o_idx, m]).astype(np.int64)),
-                "quantity": pa.array(np.add.reduceat(mult, o_idx)),
-                **{k: source_at(k, o_idx) for k in RECEIVER},
+                "quantity": pa.array(np.add.reduceat(self.mult, o_idx)),
+                **{k: self._source_at(k, o_idx) for k in RECEIVER},
             }
         )
-        return purchase_lines, purchases
+        return to_frame(table.cast(PURCHASE_SCHEMA))
 
+
+def _group(
+    lines: pd.DataFrame,
+    state: np.ndarray,
+    map_row: np.ndarray,
+    sku_map: pd.DataFrame,
+    sink: Callable[[str, pd.DataFrame], None] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(order lines with dispositions, purchases, purchase lines), each handed to `sink` as soon
+    as it is complete.
+
+    The order lines come first, because writing them is the longest single piece of output:
+    the ids (Python digests) are computed while a worker annotates the lines, and the purchase
+    tables are built while the order lines are being written.
+    """
+    rows = np.flatnonzero(state == PURCHASABLE)
+    if not len(rows):
+        out_lines = _annotate(lines, state, map_row, sku_map, rows, None)
+        _insert_ids(out_lines, pa.nulls(len(out_lines), _TEXT))
+        purchases = to_frame(PURCHASE_SCHEMA.empty_table())
+        purchase_lines = to_frame(PURCHASE_LINE_SCHEMA.empty_table())
+        for name, frame in (("order_lines", out_lines), ("purchase_lines", purchase_lines),
+                            ("purchases", purchases)):  # fmt: skip
+            if sink is not None:
+                sink(name, frame)
+        return out_lines, purchases, purchase_lines
     with ThreadPoolExecutor(max_workers=1) as pool:
-        tables = pool.submit(assemble)
-        ids = purchase_ids(*(sorted_at(k, o_idx).combine_chunks() for k in ORDER_KEY))
-        purchase_lines, purchases = tables.result()
-    purchase_lines = purchase_lines.add_column(
-        0, "outer_purchase_id", ids.take(pa.array(order_of_line))
-    ).cast(PURCHASE_LINE_SCHEMA)
-    purchases = purchases.add_column(0, "outer_purchase_id", ids).cast(PURCHASE_SCHEMA)
-    per_row = _PerRow(
-        rows=src,
-        outer_purchase_id=ids.take(pa.array(order_of_row)),
-        order_line_no=pc.cast(pa.array(line_no[line_of_row]), _TEXT),
+        pending = pool.submit(_ids_by_order, lines, rows)  # Python digests, beside the Arrow sort
+        keys = _Sorted(lines, rows, map_row, sku_map)
+        out_lines = _annotate(lines, state, map_row, sku_map, keys.src, keys)
+        found = pending.result()
+    ids = keys.ids_from(found)
+    if ids is not None:  # the usual case: the ids of `rows` are ready, in `rows` order
+        _insert_ids(out_lines, pc.take(found.row_ids, _bought_index(rows, state)))
+    else:
+        ids = keys.ids()
+        row_ids = ids.take(pa.array(keys.order_of_row))
+        _insert_ids(out_lines, pc.take(row_ids, _bought_index(keys.src, state)))
+    if sink is not None:
+        sink("order_lines", out_lines)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # two tables at once: takes release the GIL
+        pending = pool.submit(keys.purchases, ids)
+        purchase_lines = keys.purchase_lines(ids)
+        if sink is not None:
+            sink("purchase_lines", purchase_lines)
+        purchases = pending.result()
+    if sink is not None:
+        sink("purchases", purchases)
+    return out_lines, purchases, purchase_lines
+
+
+@dataclass
+class _OrderIds:
+    codes: np.ndarray  # the order code of each row, codes numbered by first appearance
+    ids: pa.Array  # the `outer_purchase_id` of each code
+    row_ids: pa.Array  # the `outer_purchase_id` of each row
+
+
+def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> _OrderIds | None:
+    """The `outer_purchase_id` of the orders of `rows`, each digest computed once; None when an
+    order key is null (then the ids come from the sorted keys)."""
+    take = pa.array(rows)
+    parts = [pc.take(column(lines, k), take).combine_chunks() for k in ORDER_KEY]
+    joined = pc.binary_join_element_wise(*parts, "\x1f")  # no key contains a unit separator
+    encoded = pc.dictionary_encode(joined)
+    if encoded.indices.null_count:
+        return None
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    first = np.empty(len(encoded.dictionary), np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # first row of each code
+    at = pa.array(first)
+    ids = purchase_ids(*(pc.take(part, at) for part in parts))
+    return _OrderIds(codes, ids, ids.take(encoded.indices))
+
+
+def _insert_ids(out_lines: pd.DataFrame, row_ids: pa.Array) -> None:
+    """Add `outer_purchase_id` (one per accepted line) just before `order_line_no`."""
+    out_lines.insert(
+        out_lines.columns.get_loc("order_line_no"),
+        "outer_purchase_id",
+        pd.Series(pd.arrays.ArrowExtensionArray(row_ids), index=out_lines.index),
     )
-    return to_frame(purchases), to_frame(purchase_lines), per_row
+
+
+def _bought_index(src: np.ndarray, state: np.ndarray) -> pa.Array:
+    """For each accepted line (state != REJECTED), its position among the sorted purchasable
+    rows `src`, null when the line is not bought: the take index for per-row purchase values."""
+    where = np.full(len(state), -1, np.int64)
+    where[src] = np.arange(len(src))
+    pos = where[state != REJECTED]
+    bought = pos >= 0
+    return pa.array(np.where(bought, pos, 0), mask=~bought)
 
 
 def _sort_order(p: pa.Table) -> np.ndarray:
@@ -553,8 +669,9 @@ def _starts(table: pa.Table, names: list[str]) -> np.ndarray:
     return start
 
 
-def _annotate(lines, state, map_row, sku_map, per_row: _PerRow) -> pd.DataFrame:
-    """The accepted lines with disposition, SKU-map target and purchase (null when not bought)."""
+def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | None):
+    """The accepted lines with disposition, SKU-map target and purchase line number (null when
+    not bought). `_group` adds `outer_purchase_id` once the ids are known."""
     n = len(lines)
     keep = np.flatnonzero(state != REJECTED)
     disposition = pc.take(pa.array(list(DISPOSITIONS)), pa.array(state[keep].astype(np.int32)))
@@ -567,11 +684,11 @@ def _annotate(lines, state, map_row, sku_map, per_row: _PerRow) -> pd.DataFrame:
         for name in TARGET
     }
     mult = sku_map["qty_multiplier"].to_numpy(np.int64) if len(sku_map) else np.zeros(1, np.int64)
-    where = np.full(n, -1, np.int64)
-    where[per_row.rows] = np.arange(len(per_row.rows))
-    pos = where[keep]
-    bought = pos >= 0
-    ptake = pa.array(np.where(bought, pos, 0), mask=~bought)
+    line_no = (
+        pc.take(keys.row_line_no(), _bought_index(src, state))
+        if keys is not None
+        else pa.nulls(len(keep), pa.string())
+    )
     extra = pa.table(
         {
             "disposition": disposition,
@@ -581,12 +698,7 @@ def _annotate(lines, state, map_row, sku_map, per_row: _PerRow) -> pd.DataFrame:
                 pa.int64(),
                 mask=~mapped,
             ),
-            "outer_purchase_id": pc.take(per_row.outer_purchase_id, ptake)
-            if len(per_row.rows)
-            else pa.nulls(len(keep), pa.string()),
-            "order_line_no": pc.take(per_row.order_line_no, ptake)
-            if len(per_row.rows)
-            else pa.nulls(len(keep), pa.string()),
+            "order_line_no": line_no,
         }
     )
     base = lines.iloc[keep] if len(keep) < n else lines

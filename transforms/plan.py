@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from schemas.errors import UserError
 from schemas.ingest import TEXT, LazadaExport, OrderLines, Rejects
 from schemas.records import PlannedPurchase
+from transforms.concurrency import with_responsive_gil
 from transforms.frames import to_frame
 from transforms.grouping import map_and_group, purchasable_statuses, to_planned_purchases
 from transforms.inputs import (
@@ -82,6 +83,7 @@ class PlanResult:
 # --- read ----------------------------------------------------------------------------------------
 
 
+@with_responsive_gil
 def read_exports(inputs: Sequence[str | Path]) -> ReadResult:
     """Read every file named or matched, as text; normalise, validate once per file, quarantine.
 
@@ -229,6 +231,7 @@ def _validate_lines(lines: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pa.
 # --- plan ----------------------------------------------------------------------------------------
 
 
+@with_responsive_gil
 def plan(
     inputs: Sequence[str | Path],
     sku_map: str | Path | pd.DataFrame | None,
@@ -236,8 +239,13 @@ def plan(
     since: str | None = None,
     until: str | None = None,
     statuses: Iterable[str] | str | None = None,
+    writer: PlanWriter | None = None,
 ) -> PlanResult:
-    """Everything `purchase-sync plan` does short of writing files. No network."""
+    """Everything `purchase-sync plan` does short of writing files. No network.
+
+    With a `writer`, each table is handed to it as soon as it is final (the caller then calls
+    `writer.finish`): writing overlaps planning.
+    """
     started = time.perf_counter()
     window = parse_window(since, until)
     wanted = purchasable_statuses(statuses)
@@ -261,10 +269,13 @@ def plan(
         since=window,
         statuses=wanted,
         held_orders=read.rejects["order_number"],
+        sink=writer.submit if writer is not None else None,
     )
     marks["map_and_group"] = time.perf_counter()
     rejects = pd.concat([read.rejects, group.rejects], ignore_index=True)
     Rejects.validate(rejects)
+    if writer is not None:
+        writer.submit("rejects", rejects)
     summary = _summary(read, group, rejects, window, wanted, sku_map, map_path)
     marks["summary"] = time.perf_counter()
     summary["duration_s"] = round(marks["summary"] - started, 3)
@@ -350,58 +361,99 @@ def _summary(read, group, rejects, window: Window, wanted, sku_map, map_path) ->
 
 # --- write ---------------------------------------------------------------------------------------
 
+TABLES = ("order_lines", "purchases", "purchase_lines", "rejects")
+
+
+class PlanWriter:
+    """Writes the plan's tables while the plan is still being made, then puts them in place.
+
+    `submit(name, frame)` starts encoding a table as soon as it is final, on one of two threads
+    (Parquet encoding releases the GIL), into a temporary file beside its target: `plan` hands
+    over the order lines, the longest file to write, before it builds the purchase tables.
+    `finish` waits for them, writes summary.json and only then renames every file into place, so
+    a run that fails half way leaves the previous outputs as they were and no temporary file.
+    Use it as a context manager: leaving the block without `finish` discards what was written.
+    """
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan-writer")
+        self._pending: dict[str, Future[Path]] = {}
+
+    def __enter__(self) -> PlanWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def path(self, name: str) -> Path:
+        return self.out / ("summary.json" if name == "summary" else f"{name}.parquet")
+
+    def submit(self, name: str, frame: pd.DataFrame) -> None:
+        if name not in TABLES or name in self._pending:
+            raise ValueError(f"unexpected or repeated table {name!r}")
+        self._pending[name] = self._pool.submit(self._encode, name, frame)
+
+    def _encode(self, name: str, frame: pd.DataFrame) -> Path:
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        tmp = _temp_beside(self.path(name))
+        try:
+            pq.write_table(table, tmp, compression="snappy", write_statistics=False)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def finish(self, summary: dict, *, started: float | None = None) -> dict[str, Path]:
+        """Wait for the tables, write the summary, move everything into place; the paths.
+
+        `started` (a `time.perf_counter()` value): summary.json's `duration_s` then counts the
+        writing too, as the command's wall time; `stage_seconds.write` is the writing that was
+        left to wait for once the plan was made.
+        """
+        missing = [name for name in TABLES if name not in self._pending]
+        if missing:
+            raise ValueError(f"tables never submitted: {', '.join(missing)}")
+        waiting = time.perf_counter()
+        temps = {name: self._pending[name].result() for name in TABLES}
+        if started is not None:
+            summary["duration_s"] = round(time.perf_counter() - started, 3)
+            summary.setdefault("stage_seconds", {})["write"] = round(
+                time.perf_counter() - waiting, 3
+            )
+        text = json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n"
+        temps["summary"] = _temp_beside(self.path("summary"))
+        temps["summary"].write_text(text, encoding="utf-8")
+        paths = {}
+        for name, tmp in temps.items():
+            os.replace(tmp, self.path(name))
+            paths[name] = self.path(name)
+        self._pending.clear()
+        return paths
+
+    def close(self) -> None:
+        """Stop and remove whatever was written and not moved into place by `finish`."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        for future in self._pending.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().unlink(missing_ok=True)
+        self._pending.clear()
+
 
 def write_plan(
     result: PlanResult, out_dir: str | Path, *, started: float | None = None
 ) -> dict[str, Path]:
-    """Write the plan's tables and summary, each atomically (temp file + rename in the same dir).
-
-    `started` (a `time.perf_counter()` value): summary.json's `duration_s` then counts the
-    writing too, as the command's wall time.
-    """
-    writing = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "order_lines": out / "order_lines.parquet",
-        "purchases": out / "purchases.parquet",
-        "purchase_lines": out / "purchase_lines.parquet",
-        "rejects": out / "rejects.parquet",
-        "summary": out / "summary.json",
-    }
-    frames = {
-        "order_lines": result.order_lines,
-        "purchases": result.purchases,
-        "purchase_lines": result.purchase_lines,
-        "rejects": result.rejects,
-    }
-
-    def write(name: str) -> None:
-        table = pa.Table.from_pandas(frames[name], preserve_index=False)
-        table = table.replace_schema_metadata(None)
-        _atomic(
-            paths[name],
-            lambda tmp: pq.write_table(table, tmp, compression="snappy", write_statistics=False),
-        )
-
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
-        list(pool.map(write, frames))
-    if started is not None:
-        result.summary["duration_s"] = round(time.perf_counter() - started, 3)
-        result.summary.setdefault("stage_seconds", {})["write"] = round(
-            time.perf_counter() - writing, 3
-        )
-    text = json.dumps(result.summary, indent=2, ensure_ascii=False, default=str) + "\n"
-    _atomic(paths["summary"], lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return paths
+    """Write a finished plan's tables and summary (each file appears whole, or not at all)."""
+    with PlanWriter(out_dir) as writer:
+        for name in TABLES:
+            writer.submit(name, getattr(result, name))
+        return writer.finish(result.summary, started=started)
 
 
-def _atomic(target: Path, write) -> None:
+def _temp_beside(target: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return Path(tmp)

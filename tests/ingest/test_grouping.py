@@ -277,3 +277,60 @@ def test_two_pass_sort_matches_one_stable_sort_on_every_key():
     )
     plain = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in SORT_KEYS]).to_numpy()
     assert np.array_equal(_sort_order(table), plain)
+
+
+def _several_orders() -> list[dict]:
+    skus = ("SKU-A", "SKU-B", "SKU-C", "SKU-2PK")
+    return [line(str(i), f"O{i % 5}", skus[i % 4]) for i in range(20)]
+
+
+def test_sink_gets_each_table_once_order_lines_first():
+    """`purchase-sync plan` writes each table as soon as the sink gets it: order lines first
+    (the longest to write), and what the sink gets is what map_and_group returns."""
+    seen: list[tuple[str, object]] = []
+    result = group(_several_orders(), sink=lambda name, frame: seen.append((name, frame)))
+    assert [name for name, _ in seen] == ["order_lines", "purchase_lines", "purchases"]
+    got = dict(seen)
+    assert got["order_lines"].equals(result.order_lines)
+    assert got["purchase_lines"].equals(result.purchase_lines)
+    assert got["purchases"].equals(result.purchases)
+
+
+def test_sink_gets_empty_tables_when_nothing_is_purchasable():
+    seen: list[str] = []
+    group([line("1", "O1", "SKU-A", status="delivered")], sink=lambda name, _: seen.append(name))
+    assert seen == ["order_lines", "purchase_lines", "purchases"]
+
+
+@pytest.mark.parametrize("broken", ["none", "shared_code"])
+def test_ids_from_the_sorted_keys_when_the_early_digests_do_not_fit(monkeypatch, broken):
+    """The ids are digested beside the sort, per order code; when that result is missing or
+    two purchases share a code, the ids come from the sorted keys: same plan either way."""
+    import numpy as np
+
+    import transforms.grouping as grouping
+
+    expected = group(_several_orders())
+    real = grouping._ids_by_order
+
+    def spoiled(lines, rows):
+        found = real(lines, rows)
+        if broken == "none":
+            return None
+        codes = np.where(found.codes == 1, 0, found.codes)  # orders 0 and 1 share a code
+        return grouping._OrderIds(codes, found.ids, found.row_ids)
+
+    monkeypatch.setattr(grouping, "_ids_by_order", spoiled)
+    result = group(_several_orders())
+    assert result.purchases.equals(expected.purchases)
+    assert result.purchase_lines.equals(expected.purchase_lines)
+    assert result.order_lines.equals(expected.order_lines)
+    assert result.purchases["outer_purchase_id"].tolist() == [
+        outer_purchase_id(m, c, o)
+        for m, c, o in zip(
+            result.purchases["marketplace"],
+            result.purchases["country"],
+            result.purchases["order_number"],
+            strict=True,
+        )
+    ]

@@ -12,7 +12,7 @@ from purchase_sync.cli import main as cli
 from schemas.errors import UserError
 from schemas.records import PlannedPurchase
 from tests.ingest.conftest import DATA, SAMPLES
-from transforms import plan, write_plan
+from transforms import PlanWriter, plan, write_plan
 
 SAMPLE_CSV = str(SAMPLES / "lazada_orders_2026-11-26.csv")
 SAMPLE_XLSX = str(SAMPLES / "lazada_orders_2026-11-26.xlsx")
@@ -142,3 +142,36 @@ def test_file_with_a_conflicting_duplicate_and_an_unapproved_sku():
     (reject,) = current.rejects.to_dict("records")
     assert (reject["reason_code"], reject["value"]) == ("SKU_NOT_APPROVED", "pending")
     assert reject["order_line_id"] == "300000000120001"  # LAMP-DESK-WHT, pending in the map
+
+
+def test_plan_writer_puts_files_in_place_only_when_finished(tmp_path):
+    """Tables are written while the plan is made, into temporary files: a run that fails half
+    way leaves the previous outputs as they were and no temporary file behind."""
+    out = tmp_path / "out"
+    first = write_plan(plan([SAMPLE_CSV], SAMPLE_MAP), out)
+    before = {name: path.read_bytes() for name, path in first.items()}
+
+    with pytest.raises(RuntimeError, match="half way"), PlanWriter(out) as writer:
+        result = plan([SAMPLE_XLSX], SAMPLE_MAP, writer=writer)  # hands over its tables
+        assert writer._pending  # the writing had started
+        raise RuntimeError("half way")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.values())
+    assert {name: path.read_bytes() for name, path in first.items()} == before
+
+    with PlanWriter(out) as writer:
+        result = plan([SAMPLE_XLSX], SAMPLE_MAP, writer=writer)
+        paths = writer.finish(result.summary)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
+    assert json.loads(paths["summary"].read_text())["files"][0]["format"] == "xlsx"
+    assert pq.read_table(paths["purchases"]).num_rows == len(result.purchases)
+
+
+def test_plan_writer_refuses_a_missing_or_repeated_table(tmp_path):
+    result = plan([SAMPLE_CSV], SAMPLE_MAP)
+    with PlanWriter(tmp_path) as writer:
+        writer.submit("purchases", result.purchases)
+        with pytest.raises(ValueError, match="repeated"):
+            writer.submit("purchases", result.purchases)
+        with pytest.raises(ValueError, match="never submitted"):
+            writer.finish(result.summary)
+    assert list(tmp_path.iterdir()) == []
