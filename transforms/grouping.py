@@ -12,7 +12,6 @@ purchase lines and purchases (no per-row Python).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from schemas.errors import UserError
 from schemas.ingest import DEFAULT_PURCHASABLE, DISPOSITIONS, STATUSES
 from schemas.records import PlannedLine, PlannedPurchase, Receiver, outer_purchase_id
 from transforms.concurrency import with_responsive_gil
+from transforms.digests import sha256_hex12
 from transforms.frames import column, from_cents, to_cents, to_frame
 from transforms.lazada import normalise_status, reject_table
 from transforms.window import Window, parse_window
@@ -628,17 +628,14 @@ def purchase_ids(marketplace: pa.Array, country: pa.Array, order_number: pa.Arra
     """`schemas.records.outer_purchase_id` for many orders at once, checked against it.
 
     The string work is done by Arrow and only the digest is per-order Python (~6x faster than
-    calling the function per order). A sample of the ids (first, last, every 997th) is compared
+    calling the function per order), in a helper process for many orders (`transforms.digests`). A sample of the ids (first, last, every 997th) is compared
     with the function itself; on any difference every id comes from the function, so a change
     to the shared definition can cost speed but never a wrong id.
     """
     n = len(order_number)
     upper_country = pc.utf8_upper(country)
     keys = pc.binary_join_element_wise(pc.utf8_lower(marketplace), upper_country, order_number, "|")
-    sha256 = hashlib.sha256
-    digests = pa.array(
-        [sha256(k).hexdigest()[:12] for k in pc.cast(keys, pa.binary()).to_pylist()], _TEXT
-    )
+    digests = sha256_hex12(_flat_array(keys))
     prefix = pc.binary_join_element_wise(
         "PS-", pc.utf8_upper(pc.utf8_slice_codeunits(marketplace, 0, 2)), upper_country, ""
     )
