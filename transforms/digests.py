@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -55,18 +56,31 @@ def _in_helper(keys: pa.Array) -> pa.Array | None:
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), keys), "\n")
     payload = joined[0].as_buffer()
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _HELPER],
-            input=memoryview(payload),
-            capture_output=True,
-            timeout=60 + n / 10_000,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return None
-    if done.returncode != 0 or len(done.stdout) != WIDTH * n:
+    # The helper reads all its input before it writes: write everything, then read everything
+    # (whole-buffer writes; subprocess.communicate would feed a pipe 512 bytes per Python loop).
+    watchdog = threading.Timer(60 + n / 10_000, proc.kill)
+    watchdog.start()
+    try:
+        with proc.stdin:
+            proc.stdin.write(memoryview(payload))
+        with proc.stdout:
+            out = proc.stdout.read()
+        code = proc.wait()
+    except (OSError, ValueError):
+        proc.kill()
+        proc.wait()
+        return None
+    finally:
+        watchdog.cancel()
+    if code != 0 or len(out) != WIDTH * n:
         return None
     offsets = np.arange(0, WIDTH * n + 1, WIDTH, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(done.stdout)]
-    )
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out)])

@@ -428,21 +428,24 @@ class _Sorted:
         return purchase_ids(*(self._sorted_at(k, self.o_idx).combine_chunks() for k in ORDER_KEY))
 
     def ids_from(self, found: _OrderIds | None) -> pa.Array | None:
-        """`ids()` taken from `_ids_by_order`'s result for the same rows; None when that result
-        is unusable (then call `ids()`). Checked, not assumed: each purchase its own order code.
-        """
-        if found is None or len(found.ids) != len(self.o_idx):
+        """`ids()` taken from `_ids_by_order`'s result for the same rows (None: no result)."""
+        if found is None:
             return None
-        code_of_purchase = found.codes[self.order[self.o_idx]]
-        if len(code_of_purchase) and np.bincount(code_of_purchase).max() > 1:
-            return None
-        return found.ids.take(pa.array(code_of_purchase))
+        return found.row_ids.take(pa.array(self.order[self.o_idx]))
 
     def row_line_no(self) -> pa.Array:
         """`order_line_no` of each sorted row."""
         return pc.cast(pa.array(self.line_no[self.line_of_row]), _TEXT)
 
-    def purchase_lines(self, ids: pa.Array) -> pd.DataFrame:
+    def purchase_lines(self, ids: pa.Array, table: pa.Table | None = None) -> pd.DataFrame:
+        """The purchase lines; `table`: `purchase_line_table()` when it was built already."""
+        if table is None:
+            table = self.purchase_line_table()
+        table = table.add_column(0, "outer_purchase_id", ids.take(pa.array(self.order_of_line)))
+        return to_frame(table.cast(PURCHASE_LINE_SCHEMA))
+
+    def purchase_line_table(self) -> pa.Table:
+        """The purchase lines but their ids (Arrow work that can run while the ids are made)."""
         l_idx, s_idx, m = self.l_idx, self.s_idx, self.m
         line_offsets = pa.array(np.r_[l_idx, m].astype(np.int32))
         sellers_per_line = np.bincount(self.line_of_row[s_idx], minlength=len(l_idx))
@@ -450,9 +453,8 @@ class _Sorted:
             pa.array(np.r_[0, np.cumsum(sellers_per_line)].astype(np.int32)),
             self._sorted_at("seller_sku", s_idx).combine_chunks(),
         )
-        table = pa.table(
+        return pa.table(
             {
-                "outer_purchase_id": ids.take(pa.array(self.order_of_line)),
                 "order_line_no": pc.cast(pa.array(self.line_no), _TEXT),
                 **{k: self._sorted_at(k, l_idx) for k in ORDER_KEY},
                 **{k: self._sorted_at(k, l_idx) for k in TARGET},
@@ -467,7 +469,6 @@ class _Sorted:
                 "currency": self._source_at("currency", l_idx),
             }
         )
-        return to_frame(table.cast(PURCHASE_LINE_SCHEMA))
 
     def purchases(self, ids: pa.Array) -> pd.DataFrame:
         o_idx, m = self.o_idx, self.m
@@ -506,9 +507,10 @@ def _group(
     """(order lines with dispositions, purchases, purchase lines), each handed to `sink` as soon
     as it is complete.
 
-    The order lines come first, because writing them is the longest single piece of output:
-    the ids (Python digests) are computed while a worker annotates the lines, and the purchase
-    tables are built while the order lines are being written.
+    The order lines come first, because writing them is the longest single piece of output.
+    Before that, the ids are digested in a helper process and the purchase lines assembled on a
+    worker while this thread sorts and annotates; the purchases are built while the order lines
+    are being written.
     """
     rows = np.flatnonzero(state == PURCHASABLE)
     if not len(rows):
@@ -521,26 +523,25 @@ def _group(
             if sink is not None:
                 sink(name, frame)
         return out_lines, purchases, purchase_lines
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_ids_by_order, lines, rows)  # Python digests, beside the Arrow sort
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = pool.submit(_ids_by_order, lines, rows)  # digests in a helper process
         keys = _Sorted(lines, rows, map_row, sku_map)
+        line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, beside the annotation
         out_lines = _annotate(lines, state, map_row, sku_map, keys.src, keys)
         found = pending.result()
-    ids = keys.ids_from(found)
-    if ids is not None:  # the usual case: the ids of `rows` are ready, in `rows` order
-        _insert_ids(out_lines, pc.take(found.row_ids, _bought_index(rows, state)))
-    else:
-        ids = keys.ids()
-        row_ids = ids.take(pa.array(keys.order_of_row))
-        _insert_ids(out_lines, pc.take(row_ids, _bought_index(keys.src, state)))
-    if sink is not None:
-        sink("order_lines", out_lines)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # two tables at once: takes release the GIL
-        pending = pool.submit(keys.purchases, ids)
-        purchase_lines = keys.purchase_lines(ids)
+        ids = keys.ids_from(found)
+        if ids is not None:  # the usual case: the ids of `rows` are ready, in `rows` order
+            _insert_ids(out_lines, pc.take(found.row_ids, _bought_index(rows, state)))
+        else:
+            ids = keys.ids()
+            row_ids = ids.take(pa.array(keys.order_of_row))
+            _insert_ids(out_lines, pc.take(row_ids, _bought_index(keys.src, state)))
         if sink is not None:
-            sink("purchase_lines", purchase_lines)
-        purchases = pending.result()
+            sink("order_lines", out_lines)
+        purchase_lines = keys.purchase_lines(ids, line_table.result())
+    if sink is not None:
+        sink("purchase_lines", purchase_lines)
+    purchases = keys.purchases(ids)
     if sink is not None:
         sink("purchases", purchases)
     return out_lines, purchases, purchase_lines
@@ -548,26 +549,26 @@ def _group(
 
 @dataclass
 class _OrderIds:
-    codes: np.ndarray  # the order code of each row, codes numbered by first appearance
-    ids: pa.Array  # the `outer_purchase_id` of each code
     row_ids: pa.Array  # the `outer_purchase_id` of each row
 
 
 def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> _OrderIds | None:
-    """The `outer_purchase_id` of the orders of `rows`, each digest computed once; None when an
-    order key is null (then the ids come from the sorted keys)."""
+    """The `outer_purchase_id` of each of `rows`, one digest per run of rows of the same order
+    (an export lists an order's units together, so runs are orders); None when an order key is
+    null (then the ids come from the sorted keys)."""
     take = pa.array(rows)
     parts = [pc.take(column(lines, k), take).combine_chunks() for k in ORDER_KEY]
-    joined = pc.binary_join_element_wise(*parts, "\x1f")  # no key contains a unit separator
-    encoded = pc.dictionary_encode(joined)
-    if encoded.indices.null_count:
+    if any(part.null_count for part in parts):
         return None
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    first = np.empty(len(encoded.dictionary), np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # first row of each code
-    at = pa.array(first)
+    n = len(rows)
+    starts = np.zeros(n, bool)
+    starts[:1] = True
+    for part in parts:
+        changed = pc.not_equal(part.slice(1), part.slice(0, n - 1))
+        starts[1:] |= changed.to_numpy(zero_copy_only=False)
+    at = pa.array(np.flatnonzero(starts))
     ids = purchase_ids(*(pc.take(part, at) for part in parts))
-    return _OrderIds(codes, ids, ids.take(encoded.indices))
+    return _OrderIds(ids.take(pa.array(np.cumsum(starts) - 1)))
 
 
 def _insert_ids(out_lines: pd.DataFrame, row_ids: pa.Array) -> None:

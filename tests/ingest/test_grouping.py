@@ -302,29 +302,21 @@ def test_sink_gets_empty_tables_when_nothing_is_purchasable():
     assert seen == ["order_lines", "purchase_lines", "purchases"]
 
 
-@pytest.mark.parametrize("broken", ["none", "shared_code"])
-def test_ids_from_the_sorted_keys_when_the_early_digests_do_not_fit(monkeypatch, broken):
-    """The ids are digested beside the sort, per order code; when that result is missing or
-    two purchases share a code, the ids come from the sorted keys: same plan either way."""
-    import numpy as np
-
+def test_ids_digested_per_run_of_rows_match_the_sorted_keys(monkeypatch):
+    """The ids are digested beside the sort, once per run of rows of one order; orders whose
+    rows are not together (O0, O1, ..., O0, ...) and the fallback from the sorted keys (used
+    when that result is missing) give the same plan."""
     import transforms.grouping as grouping
 
-    expected = group(_several_orders())
-    real = grouping._ids_by_order
-
-    def spoiled(lines, rows):
-        found = real(lines, rows)
-        if broken == "none":
-            return None
-        codes = np.where(found.codes == 1, 0, found.codes)  # orders 0 and 1 share a code
-        return grouping._OrderIds(codes, found.ids, found.row_ids)
-
-    monkeypatch.setattr(grouping, "_ids_by_order", spoiled)
-    result = group(_several_orders())
-    assert result.purchases.equals(expected.purchases)
-    assert result.purchase_lines.equals(expected.purchase_lines)
-    assert result.order_lines.equals(expected.order_lines)
+    rows = _several_orders()  # 20 rows of 5 orders, interleaved: 20 runs
+    by_runs = group(rows)
+    monkeypatch.setattr(grouping, "_ids_by_order", lambda lines, rows: None)
+    by_sorted_keys = group(rows)
+    assert by_runs.purchases.equals(by_sorted_keys.purchases)
+    assert by_runs.purchase_lines.equals(by_sorted_keys.purchase_lines)
+    assert by_runs.order_lines.equals(by_sorted_keys.order_lines)
+    result = by_runs
+    assert len(result.purchases) == 5
     assert result.purchases["outer_purchase_id"].tolist() == [
         outer_purchase_id(m, c, o)
         for m, c, o in zip(
@@ -334,3 +326,8 @@ def test_ids_from_the_sorted_keys_when_the_early_digests_do_not_fit(monkeypatch,
             strict=True,
         )
     ]
+    bought = result.order_lines.dropna(subset=["outer_purchase_id"])
+    assert all(
+        i == outer_purchase_id("lazada", "MY", o)
+        for i, o in zip(bought["outer_purchase_id"], bought["order_number"], strict=True)
+    )
