@@ -310,13 +310,61 @@ def _strip_all(table: pa.Table) -> pa.Table:
 
 
 def _strip(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    trimmed = pc.utf8_trim_whitespace(col)
-    if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
-        col = trimmed
-    del trimmed
-    if pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
+    """utf8_trim_whitespace, then "" -> null; the trim copy is made only when it changes a cell."""
+    may_trim, has_empty = _scan_ends(col)
+    if may_trim:
+        trimmed = pc.utf8_trim_whitespace(col)
+        if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
+            col, has_empty = trimmed, True  # a cell of spaces is now empty
+        del trimmed
+    if has_empty and pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
         col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
     return col
+
+
+# The characters utf8_trim_whitespace removes (tests check this against every code point):
+# ASCII \t \n \v \f \r \x1c-\x1f and space, and U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028,
+# U+2029, U+202F, U+205F, U+3000, whose UTF-8 forms start with C2, E1, E2 or E3 and end with
+# one of the continuation bytes below. A cell is suspect when it starts or ends with such a byte.
+_WS_ASCII = np.zeros(256, bool)
+_WS_ASCII[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+_WS_FIRST = _WS_ASCII.copy()
+_WS_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_WS_LAST = _WS_ASCII.copy()
+_WS_LAST[[*range(0x80, 0x8B), 0x85, 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
+
+
+def _scan_ends(col: pa.ChunkedArray) -> tuple[bool, bool]:
+    """(some cell may start or end with whitespace, some cell is empty), from the first and
+    last byte of each cell read straight from the Arrow buffers: no copy of the column."""
+    may_trim = has_empty = False
+    for chunk in col.chunks:
+        n = len(chunk)
+        if n == 0 or chunk.null_count == n:
+            continue
+        if chunk.type != pa.string():  # pragma: no cover - the readers yield pa.string() only
+            return True, True
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+        begin, end = offsets[:-1], offsets[1:]
+        filled = end > begin
+        if chunk.null_count:
+            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+            has_empty = has_empty or bool((valid & ~filled).any())
+            filled &= valid
+        else:
+            has_empty = has_empty or not filled.all()
+        if may_trim or buffers[2] is None:
+            continue
+        data = np.frombuffer(buffers[2], np.uint8)
+        if filled.all():
+            may_trim = bool(_WS_FIRST[data[begin]].any() or _WS_LAST[data[end - 1]].any())
+        else:
+            first, last = data[begin[filled]], data[end[filled] - 1]
+            may_trim = bool(_WS_FIRST[first].any() or _WS_LAST[last].any())
+        if may_trim and has_empty:
+            break
+    return may_trim, has_empty
 
 
 def _short(exc: BaseException) -> str:

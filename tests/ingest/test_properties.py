@@ -213,7 +213,13 @@ def test_purchase_ids_defer_to_the_function_when_it_changes(monkeypatch):
 @PROPERTY
 @given(
     cells=st.lists(
-        st.one_of(st.none(), st.text(alphabet=" \t\u00a0\u3000\u2009xé9ก/-", max_size=6)),
+        st.one_of(
+            st.none(),
+            st.text(
+                alphabet=" \t\x1c\u0085\u00a0\u1680\u2028\u205f\u3000\u2009xé9กง“Ấ/-",
+                max_size=6,
+            ),
+        ),
         max_size=40,
     ),
     cut=st.integers(0, 40),
@@ -222,5 +228,21 @@ def test_strip_is_trim_then_blank_to_null(cells, cut):
     """The end-byte shortcut in `_strip` never changes what a full trim would give."""
     whole = pa.array(cells, pa.string())  # slices: chunks with a non-zero offset
     column = pa.chunked_array([whole.slice(0, cut), whole.slice(cut)], pa.string())
-    trimmed = [None if v is None else v.strip(" \t\u00a0\u3000\u2009") for v in cells]
+    spaces = " \t\x1c\u0085\u00a0\u1680\u2028\u205f\u3000\u2009"
+    trimmed = [None if v is None else v.strip(spaces) for v in cells]
     assert _strip(column).to_pylist() == [v or None for v in trimmed]
+
+
+def test_strip_knows_every_character_arrow_trims():
+    """`_scan_ends` skips columns whose end bytes cannot be whitespace: its byte tables must
+    cover every code point utf8_trim_whitespace removes (checked on this pyarrow)."""
+    import pyarrow.compute as pc
+
+    from transforms.inputs import _WS_FIRST, _WS_LAST
+
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    trimmed = pc.binary_length(pc.utf8_trim_whitespace(pa.array([chr(c) for c in points])))
+    spaces = [chr(c).encode() for c, n in zip(points, trimmed.to_pylist(), strict=True) if n == 0]
+    assert len(spaces) > 20
+    for encoded in spaces:
+        assert _WS_FIRST[encoded[0]] and _WS_LAST[encoded[-1]], encoded
