@@ -331,3 +331,21 @@ def test_ids_digested_per_run_of_rows_match_the_sorted_keys(monkeypatch):
         i == outer_purchase_id("lazada", "MY", o)
         for i, o in zip(bought["outer_purchase_id"], bought["order_number"], strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("ids", "unique"),
+    [
+        (["100000000000001", "100000000000002"], True),
+        (["100000000000001", "100000000000001"], False),
+        (["7", "07"], True),  # a leading zero: compared as text, not as the number 7
+        (["1" * 19, "1" * 19], False),  # too long for int64: compared as text
+        (["12A", "12A"], False),
+        (["12A", "12B"], True),
+    ],
+)
+def test_duplicate_line_ids_are_found_however_they_are_compared(ids, unique):
+    from transforms.grouping import _ids_are_unique
+
+    frame = lines_frame([line(i, f"O{n}") for n, i in enumerate(ids)])
+    assert _ids_are_unique(frame) is unique
