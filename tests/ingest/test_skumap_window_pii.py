@@ -34,6 +34,16 @@ def test_sku_map_from_parquet_and_xlsx_alike(tmp_path):
     assert len(load_sku_map(tmp_path / "m.parquet")) == 13
 
 
+def test_sku_map_ids_that_went_through_a_spreadsheet_float_are_repaired(tmp_path):
+    text = (DATA / "sku_map.csv").read_text()
+    mangled = text.replace("612345678901,", "612345678901.0,", 1)
+    assert mangled != text
+    (tmp_path / "m.csv").write_text(mangled)
+    sku_map = load_sku_map(tmp_path / "m.csv")
+    assert "612345678901" in set(sku_map["source_item_id"])
+    assert not sku_map["source_item_id"].str.contains(".", regex=False).any()
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
