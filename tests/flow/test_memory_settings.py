@@ -13,7 +13,7 @@ PROBE = """
 import json, os, sys
 from purchase_sync.memory import keep_freed_memory
 first = keep_freed_memory()
-env = os.environ.get("MIMALLOC_PURGE_DELAY")
+env = os.environ.get("MIMALLOC_PURGE_DELAY"), os.environ.get("NUMPY_MADVISE_HUGEPAGE")
 import pyarrow
 second = keep_freed_memory()
 print(json.dumps([first, env, second]))
@@ -30,15 +30,16 @@ def _probe(env_extra: dict[str, str] | None = None) -> list:
 
 def test_settings_apply_before_pyarrow_loads_and_not_after():
     first, env, second = _probe()
-    assert first["mimalloc"] is True and env == "-1"
+    assert first["mimalloc"] is True and first["numpy"] is True and env == ["-1", "0"]
     assert second["mimalloc"] is False  # too late once pyarrow is loaded: left alone
+    assert second["numpy"] is False
     if sys.platform.startswith("linux"):
         assert first["glibc"] is True
 
 
 def test_a_users_own_setting_wins():
-    first, env, _ = _probe({"MIMALLOC_PURGE_DELAY": "10"})
-    assert first["mimalloc"] is False and env == "10"
+    first, env, _ = _probe({"MIMALLOC_PURGE_DELAY": "10", "NUMPY_MADVISE_HUGEPAGE": "1"})
+    assert first["mimalloc"] is False and first["numpy"] is False and env == ["10", "1"]
 
 
 CALLS: list[str] = []
