@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,31 +113,36 @@ def map_and_group(
 
     status_ok = lines["status"].isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
     early = np.flatnonzero(status_ok)  # the lines that can be bought, as far as status goes
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Hashing every line id (the duplicate check) and the SKU lookup (a hash join) do not
-        # depend on each other: run them at once, the lookup on a superset narrowed below.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # The purchase ids of these lines' orders (digested in a helper process) are needed
+        # only at the grouping: start them now. Hashing every line id (the duplicate check)
+        # and the SKU lookup (a hash join) do not depend on each other either: run them at
+        # once, the lookup on a superset narrowed below.
+        order_ids = pool.submit(_ids_by_order, lines, early)
         unique = pool.submit(_ids_are_unique, lines)
         found = _lookup(lines, early, sku_map)
         if not unique.result():
             _mark_duplicates(lines, state, rejects)
 
-    live = state == PURCHASABLE
-    if (window.since or window.until) and live.any():
-        _mark_window(lines, state, live, window)
+        live = state == PURCHASABLE
+        if (window.since or window.until) and live.any():
+            _mark_window(lines, state, live, window)
 
-    live = state == PURCHASABLE
-    state[live & ~status_ok] = SKIPPED_STATUS
+        live = state == PURCHASABLE
+        state[live & ~status_ok] = SKIPPED_STATUS
 
-    map_row = np.full(n, -1, np.int64)
-    cand = np.flatnonzero(state == PURCHASABLE)
-    if len(cand):
-        map_row[cand] = found[np.searchsorted(early, cand)]  # cand is a subset of early
-        _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
-        _reject_no_receiver(lines, state, rejects)
+        map_row = np.full(n, -1, np.int64)
+        cand = np.flatnonzero(state == PURCHASABLE)
+        if len(cand):
+            map_row[cand] = found[np.searchsorted(early, cand)]  # cand is a subset of early
+            _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
+            _reject_no_receiver(lines, state, rejects)
 
-    _hold(lines, state, held_orders)
+        _hold(lines, state, held_orders)
 
-    out_lines, purchases, purchase_lines = _group(lines, state, map_row, sku_map, sink)
+        out_lines, purchases, purchase_lines = _group(
+            lines, state, map_row, sku_map, sink, early, order_ids
+        )
     reject_frame = to_frame(reject_table(rejects))
     counts = _counts(lines, state, purchases, purchase_lines, reject_frame)
     return GroupResult(out_lines, purchases, purchase_lines, reject_frame, counts)
@@ -440,11 +445,12 @@ class _Sorted:
         """The `outer_purchase_id` of each purchase, in purchase order."""
         return purchase_ids(*(self._sorted_at(k, self.o_idx).combine_chunks() for k in ORDER_KEY))
 
-    def ids_from(self, found: _OrderIds | None) -> pa.Array | None:
-        """`ids()` taken from `_ids_by_order`'s result for the same rows (None: no result)."""
+    def ids_from(self, found: _OrderIds | None, early: np.ndarray) -> pa.Array | None:
+        """`ids()` taken from `_ids_by_order`'s result for the lines `early` (a superset of
+        the sorted rows); None when there is no result."""
         if found is None:
             return None
-        return found.row_ids.take(pa.array(self.order[self.o_idx]))
+        return found.row_ids.take(pa.array(np.searchsorted(early, self.src[self.o_idx])))
 
     def row_line_no(self) -> pa.Array:
         """`order_line_no` of each sorted row."""
@@ -516,14 +522,17 @@ def _group(
     map_row: np.ndarray,
     sku_map: pd.DataFrame,
     sink: Callable[[str, pd.DataFrame], None] | None,
+    early: np.ndarray,
+    order_ids: Future[_OrderIds | None],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(order lines with dispositions, purchases, purchase lines), each handed to `sink` as soon
     as it is complete.
 
     The order lines come first, because writing them is the longest single piece of output.
-    Before that, the ids are digested in a helper process and the purchase lines assembled on a
-    worker while this thread sorts and annotates; the purchases are built while the order lines
-    are being written.
+    Before that, the purchase lines are assembled on a worker while this thread sorts and
+    annotates, and `order_ids` (the ids of the `early` lines, a superset of the purchasable
+    ones, started by map_and_group) are digested; the purchases are built while the order
+    lines are being written.
     """
     rows = np.flatnonzero(state == PURCHASABLE)
     if not len(rows):
@@ -536,15 +545,15 @@ def _group(
             if sink is not None:
                 sink(name, frame)
         return out_lines, purchases, purchase_lines
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = pool.submit(_ids_by_order, lines, rows)  # digests in a helper process
+    with ThreadPoolExecutor(max_workers=1) as pool:
         keys = _Sorted(lines, rows, map_row, sku_map)
         line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, beside the annotation
         out_lines = _annotate(lines, state, map_row, sku_map, keys.src, keys)
-        found = pending.result()
-        ids = keys.ids_from(found)
-        if ids is not None:  # the usual case: the ids of `rows` are ready, in `rows` order
-            _insert_ids(out_lines, pc.take(found.row_ids, _bought_index(rows, state)))
+        in_early = _index_among(early, rows, state)  # bought lines' places among `early`
+        found = order_ids.result()
+        ids = keys.ids_from(found, early)
+        if ids is not None:  # the usual case: the ids of the `early` lines are ready
+            _insert_ids(out_lines, pc.take(found.row_ids, in_early))
         else:
             ids = keys.ids()
             row_ids = ids.take(pa.array(keys.order_of_row))
@@ -591,6 +600,16 @@ def _insert_ids(out_lines: pd.DataFrame, row_ids: pa.Array) -> None:
         "outer_purchase_id",
         pd.Series(pd.arrays.ArrowExtensionArray(row_ids), index=out_lines.index),
     )
+
+
+def _index_among(base: np.ndarray, chosen: np.ndarray, state: np.ndarray) -> pa.Array:
+    """For each accepted line (state != REJECTED), its position in the sorted positions
+    `base` when it is one of `chosen` (a subset of `base`), else null."""
+    where = np.full(len(state), -1, np.int64)
+    where[chosen] = np.searchsorted(base, chosen)
+    pos = where[state != REJECTED]
+    found = pos >= 0
+    return pa.array(np.where(found, pos, 0), mask=~found)
 
 
 def _bought_index(src: np.ndarray, state: np.ndarray) -> pa.Array:
