@@ -452,10 +452,6 @@ class _Sorted:
             return None
         return found.row_ids.take(pa.array(np.searchsorted(early, self.src[self.o_idx])))
 
-    def row_line_no(self) -> pa.Array:
-        """`order_line_no` of each sorted row."""
-        return pc.cast(pa.array(self.line_no[self.line_of_row]), _TEXT)
-
     def purchase_lines(self, ids: pa.Array, table: pa.Table | None = None) -> pd.DataFrame:
         """The purchase lines; `table`: `purchase_line_table()` when it was built already."""
         if table is None:
@@ -701,21 +697,23 @@ def _starts(table: pa.Table, names: list[str]) -> np.ndarray:
 
 def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | None):
     """The accepted lines with disposition, SKU-map target and purchase line number (null when
-    not bought). `_group` adds `outer_purchase_id` once the ids are known."""
+    not bought). `_group` adds `outer_purchase_id` once the ids are known.
+
+    The added text columns are dictionary arrays built from codes already at hand (the line's
+    state, its SKU map row, its line number): no per-line string copies, and Parquet writes
+    their dictionary pages as they are instead of hashing a million values per column.
+    """
     n = len(lines)
     keep = np.flatnonzero(state != REJECTED)
-    disposition = pc.take(pa.array(list(DISPOSITIONS)), pa.array(state[keep].astype(np.int32)))
+    disposition = pa.DictionaryArray.from_arrays(
+        pa.array(state[keep], pa.int8()), pa.array(list(DISPOSITIONS))
+    )
     mapped = map_row[keep] >= 0
-    mrow = pa.array(np.where(mapped, map_row[keep], 0), mask=~mapped)
-    target = {
-        name: pc.take(column(sku_map, name), mrow)
-        if len(sku_map)
-        else pa.nulls(len(keep), pa.string())
-        for name in TARGET
-    }
+    at = np.where(mapped, map_row[keep], 0)
+    target = {name: _map_codes(sku_map, name, at, mapped) for name in TARGET}
     mult = sku_map["qty_multiplier"].to_numpy(np.int64) if len(sku_map) else np.zeros(1, np.int64)
     line_no = (
-        pc.take(keys.row_line_no(), _bought_index(src, state))
+        _line_numbers(keys.line_no[keys.line_of_row], _bought_index(src, state))
         if keys is not None
         else pa.nulls(len(keep), pa.string())
     )
@@ -724,7 +722,7 @@ def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | N
             "disposition": disposition,
             **target,
             "qty_multiplier": pa.array(
-                np.where(mapped, mult[np.where(mapped, map_row[keep], 0)], 0),
+                np.where(mapped, mult[at], 0),
                 pa.int64(),
                 mask=~mapped,
             ),
@@ -735,6 +733,26 @@ def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | N
     base = base.reset_index(drop=True)
     extra_frame = extra.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t))
     return pd.concat([base, extra_frame], axis=1)
+
+
+def _map_codes(sku_map: pd.DataFrame, name: str, at: np.ndarray, mapped: np.ndarray) -> pa.Array:
+    """SKU map column `name` at rows `at` (null where not `mapped`), as a dictionary array."""
+    if not len(sku_map):
+        return pa.nulls(len(at), pa.string())
+    encoded = pc.dictionary_encode(column(sku_map, name).combine_chunks())
+    codes = encoded.indices.to_numpy(zero_copy_only=False)  # null entries come out as 0
+    valid = mapped & encoded.indices.is_valid().to_numpy(zero_copy_only=False)[at]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes[at], pa.int32(), mask=~valid), encoded.dictionary
+    )
+
+
+def _line_numbers(row_line_no: np.ndarray, bought: pa.Array) -> pa.Array:
+    """`order_line_no` ("1", "2", ...) of each line (null when not bought), as a dictionary."""
+    top = int(row_line_no.max()) if len(row_line_no) else 0
+    labels = pc.cast(pa.array(np.arange(1, top + 1)), pa.string())
+    codes = pc.take(pa.array(row_line_no - 1, pa.int32()), bought)
+    return pa.DictionaryArray.from_arrays(codes, labels)
 
 
 def _counts(lines, state, purchases, purchase_lines, rejects) -> dict:

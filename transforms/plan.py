@@ -399,7 +399,16 @@ class PlanWriter:
         table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
         tmp = _temp_beside(self.path(name))
         try:
-            pq.write_table(table, tmp, compression="snappy", write_statistics=False)
+            # The order lines' added columns are dictionary arrays (transforms.grouping
+            # _annotate); without the stored Arrow schema they read back as plain strings,
+            # like every other text column of the outputs.
+            pq.write_table(
+                table,
+                tmp,
+                compression="snappy",
+                write_statistics=False,
+                store_schema=name != "order_lines",
+            )
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
