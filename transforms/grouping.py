@@ -759,16 +759,26 @@ def _counts(lines, state, purchases, purchase_lines, rejects) -> dict:
     codes, n = np.unique(state[state >= 0], return_counts=True)
     by_disposition = {name: 0 for name in DISPOSITIONS}
     by_disposition.update({DISPOSITIONS[c]: int(k) for c, k in zip(codes, n, strict=True)})
-    skipped = lines.loc[state == SKIPPED_STATUS, "status"].value_counts()
+    skipped = pc.value_counts(pc.filter(column(lines, "status"), state == SKIPPED_STATUS))
+    skipped_by_status = dict(
+        sorted(
+            ((str(v["values"]), int(v["counts"])) for v in skipped.to_pylist()),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+    )
     revenue: dict[str, str] = {}
     if len(purchases):
-        cents = pd.Series(to_cents(purchases["revenue"]), index=purchases.index)
-        for cur, total in cents.groupby(purchases["currency"].astype(str)).sum().items():
+        money = pa.table(
+            {"currency": column(purchases, "currency"), "cents": to_cents(purchases["revenue"])}
+        )
+        totals = money.group_by("currency").aggregate([("cents", "sum")]).sort_by("currency")
+        currencies, sums = totals["currency"].to_pylist(), totals["cents_sum"].to_pylist()
+        for cur, total in zip(currencies, sums, strict=True):
             revenue[str(cur)] = str(from_cents(np.array([total]))[0].as_py())
     return {
         "lines_in": len(lines),
         "lines_by_disposition": by_disposition,
-        "skipped_by_status": {str(k): int(v) for k, v in skipped.items()},
+        "skipped_by_status": skipped_by_status,
         "rejected_by_reason": {
             str(k): int(v) for k, v in rejects["reason_code"].value_counts().items()
         },
