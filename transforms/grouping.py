@@ -134,7 +134,7 @@ def map_and_group(
         map_row = np.full(n, -1, np.int64)
         cand = np.flatnonzero(state == PURCHASABLE)
         if len(cand):
-            map_row[cand] = found[np.searchsorted(early, cand)]  # cand is a subset of early
+            map_row[cand] = found[_positions_in(early, cand)]
             _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
             _reject_no_receiver(lines, state, rejects)
 
@@ -450,7 +450,7 @@ class _Sorted:
         the sorted rows); None when there is no result."""
         if found is None:
             return None
-        return found.row_ids.take(pa.array(np.searchsorted(early, self.src[self.o_idx])))
+        return found.row_ids.take(pa.array(_positions_in(early, self.src[self.o_idx])))
 
     def purchase_lines(self, ids: pa.Array, table: pa.Table | None = None) -> pd.DataFrame:
         """The purchase lines; `table`: `purchase_line_table()` when it was built already."""
@@ -598,11 +598,18 @@ def _insert_ids(out_lines: pd.DataFrame, row_ids: pa.Array) -> None:
     )
 
 
+def _positions_in(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Where each of `chosen` (distinct values of the ascending, distinct `base`) sits in it."""
+    if len(chosen) == len(base) and (len(chosen) < 2 or bool(np.all(chosen[1:] > chosen[:-1]))):
+        return np.arange(len(base))  # all of base, in order: the identity (the usual case)
+    return np.searchsorted(base, chosen)
+
+
 def _index_among(base: np.ndarray, chosen: np.ndarray, state: np.ndarray) -> pa.Array:
     """For each accepted line (state != REJECTED), its position in the sorted positions
     `base` when it is one of `chosen` (a subset of `base`), else null."""
     where = np.full(len(state), -1, np.int64)
-    where[chosen] = np.searchsorted(base, chosen)
+    where[chosen] = _positions_in(base, chosen)
     pos = where[state != REJECTED]
     found = pos >= 0
     return pa.array(np.where(found, pos, 0), mask=~found)
