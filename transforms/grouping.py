@@ -525,15 +525,16 @@ def _group(
     as it is complete.
 
     The order lines come first, because writing them is the longest single piece of output.
-    Before that, the purchase lines are assembled on a worker while this thread sorts and
-    annotates, and `order_ids` (the ids of the `early` lines, a superset of the purchasable
+    Before that, a worker annotates the lines and then assembles the purchase lines while this
+    thread sorts, and `order_ids` (the ids of the `early` lines, a superset of the purchasable
     ones, started by map_and_group) are digested; the purchases are built while the order
     lines are being written.
     """
     rows = np.flatnonzero(state == PURCHASABLE)
     if not len(rows):
-        out_lines = _annotate(lines, state, map_row, sku_map, rows, None)
-        _insert_ids(out_lines, pa.nulls(len(out_lines), _TEXT))
+        out_lines = _annotate(lines, state, map_row, sku_map)
+        nothing = pa.nulls(len(out_lines), _TEXT)
+        _add_purchase_columns(out_lines, nothing, nothing)
         purchases = to_frame(PURCHASE_SCHEMA.empty_table())
         purchase_lines = to_frame(PURCHASE_LINE_SCHEMA.empty_table())
         for name, frame in (("order_lines", out_lines), ("purchase_lines", purchase_lines),
@@ -542,18 +543,21 @@ def _group(
                 sink(name, frame)
         return out_lines, purchases, purchase_lines
     with ThreadPoolExecutor(max_workers=1) as pool:
+        annotated = pool.submit(_annotate, lines, state, map_row, sku_map)  # beside the sort
         keys = _Sorted(lines, rows, map_row, sku_map)
-        line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, beside the annotation
-        out_lines = _annotate(lines, state, map_row, sku_map, keys.src, keys)
+        line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, on the same worker
+        bought = _bought_index(keys.src, state)  # each accepted line's place among the sorted
+        line_no = _line_numbers(keys.line_no[keys.line_of_row], bought)
         in_early = _index_among(early, rows, state)  # bought lines' places among `early`
         found = order_ids.result()
         ids = keys.ids_from(found, early)
         if ids is not None:  # the usual case: the ids of the `early` lines are ready
-            _insert_ids(out_lines, pc.take(found.row_ids, in_early))
+            row_ids = pc.take(found.row_ids, in_early)
         else:
             ids = keys.ids()
-            row_ids = ids.take(pa.array(keys.order_of_row))
-            _insert_ids(out_lines, pc.take(row_ids, _bought_index(keys.src, state)))
+            row_ids = pc.take(ids.take(pa.array(keys.order_of_row)), bought)
+        out_lines = annotated.result()
+        _add_purchase_columns(out_lines, row_ids, line_no)
         if sink is not None:
             sink("order_lines", out_lines)
         purchase_lines = keys.purchase_lines(ids, line_table.result())
@@ -587,15 +591,6 @@ def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> _OrderIds | None:
     at = pa.array(np.flatnonzero(starts))
     ids = purchase_ids(*(pc.take(part, at) for part in parts))
     return _OrderIds(ids.take(pa.array(np.cumsum(starts) - 1)))
-
-
-def _insert_ids(out_lines: pd.DataFrame, row_ids: pa.Array) -> None:
-    """Add `outer_purchase_id` (one per accepted line) just before `order_line_no`."""
-    out_lines.insert(
-        out_lines.columns.get_loc("order_line_no"),
-        "outer_purchase_id",
-        pd.Series(pd.arrays.ArrowExtensionArray(row_ids), index=out_lines.index),
-    )
 
 
 def _positions_in(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -702,9 +697,9 @@ def _starts(table: pa.Table, names: list[str]) -> np.ndarray:
     return start
 
 
-def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | None):
-    """The accepted lines with disposition, SKU-map target and purchase line number (null when
-    not bought). `_group` adds `outer_purchase_id` once the ids are known.
+def _annotate(lines, state, map_row, sku_map) -> pd.DataFrame:
+    """The accepted lines with disposition and SKU-map target; `_group` adds the purchase
+    columns (`outer_purchase_id`, `order_line_no`) once the sort and the ids are done.
 
     The added text columns are dictionary arrays built from codes already at hand (the line's
     state, its SKU map row, its line number): no per-line string copies, and Parquet writes
@@ -719,11 +714,6 @@ def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | N
     at = np.where(mapped, map_row[keep], 0)
     target = {name: _map_codes(sku_map, name, at, mapped) for name in TARGET}
     mult = sku_map["qty_multiplier"].to_numpy(np.int64) if len(sku_map) else np.zeros(1, np.int64)
-    line_no = (
-        _line_numbers(keys.line_no[keys.line_of_row], _bought_index(src, state))
-        if keys is not None
-        else pa.nulls(len(keep), pa.string())
-    )
     extra = pa.table(
         {
             "disposition": disposition,
@@ -733,13 +723,18 @@ def _annotate(lines, state, map_row, sku_map, src: np.ndarray, keys: _Sorted | N
                 pa.int64(),
                 mask=~mapped,
             ),
-            "order_line_no": line_no,
         }
     )
     base = lines.iloc[keep] if len(keep) < n else lines
     base = base.reset_index(drop=True)
     extra_frame = extra.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t))
     return pd.concat([base, extra_frame], axis=1)
+
+
+def _add_purchase_columns(out_lines: pd.DataFrame, row_ids: pa.Array, line_no: pa.Array) -> None:
+    """`outer_purchase_id` and `order_line_no` (one per accepted line, null when not bought)."""
+    for name, values in (("outer_purchase_id", row_ids), ("order_line_no", line_no)):
+        out_lines[name] = pd.Series(pd.arrays.ArrowExtensionArray(values), index=out_lines.index)
 
 
 def _map_codes(sku_map: pd.DataFrame, name: str, at: np.ndarray, mapped: np.ndarray) -> pa.Array:
