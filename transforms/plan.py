@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -93,26 +93,43 @@ def read_exports(inputs: Sequence[str | Path]) -> ReadResult:
     return _read_files(expand_inputs(inputs))
 
 
+# One file's reading: its report, its lines (None when unusable) and its rejects.
+_FilePart = tuple[FileReport, pd.DataFrame | None, pa.Table]
+
+
 def _read_files(files: list[Path]) -> ReadResult:
-    reports: list[FileReport] = []
-    lines: list[pd.DataFrame] = []
-    rejects: list[pa.Table] = []
-    for path in files:
-        report, file_lines, file_rejects = _read_one(path)
-        reports.append(report)
-        if file_lines is not None:
-            lines.append(file_lines)
-        rejects.append(file_rejects)
+    return _combine([_read_one(path) for path in files])
+
+
+def _combine(parts: list[_FilePart]) -> ReadResult:
+    reports = [report for report, _, _ in parts]
+    lines = [file_lines for _, file_lines, _ in parts if file_lines is not None]
     usable = [r for r in reports if r.error is None]
     if not usable:
         problems = "; ".join(f"{r.path}: {r.error}" for r in reports)
         raise UserError(f"no usable input file ({problems})")
     order_lines = pd.concat(lines, ignore_index=True) if len(lines) > 1 else lines[0]
-    reject_frame = to_frame(pa.concat_tables(rejects))
+    reject_frame = to_frame(pa.concat_tables([file_rejects for _, _, file_rejects in parts]))
     return ReadResult(order_lines, reject_frame, sum(r.rows for r in reports), reports)
 
 
-def _read_one(path: Path) -> tuple[FileReport, pd.DataFrame | None, pa.Table]:
+def _check_parts(parts: list[_FilePart]) -> tuple[list[_FilePart], bool]:
+    """pandera on each file's lines (for parts read with `check=False`); (the parts with rows
+    that break the contract moved to the rejects, whether any row did)."""
+    checked, moved = [], False
+    for report, file_lines, rejects in parts:
+        if file_lines is not None:
+            file_lines, schema_rejects = _validate_lines(file_lines, report.path)
+            if schema_rejects is not None:
+                moved = True
+                rejects = pa.concat_tables([rejects, schema_rejects])
+                report = replace(report, rejected=rejects.num_rows)
+        checked.append((report, file_lines, rejects))
+    return checked, moved
+
+
+def _read_one(path: Path, check: bool = True) -> _FilePart:
+    """Read, normalise and (with `check`) validate one file; see `_check_parts`."""
     source = str(path)
     try:
         kind = file_kind(path)
@@ -129,11 +146,10 @@ def _read_one(path: Path) -> tuple[FileReport, pd.DataFrame | None, pa.Table]:
         raise AssertionError(f"{source}: raw frame is not all text: {exc}") from exc
     lines_table, rejects = _normalise_in_halves(table, text, source, match.columns)
     del table
-    lines, schema_rejects = _validate_lines(to_frame(lines_table), source)
-    if schema_rejects is not None:
-        rejects = pa.concat_tables([rejects, schema_rejects])
+    lines = to_frame(lines_table)
     rows = len(text.rows) + len(text.malformed)
-    return FileReport(source, kind, match.style, rows, rejects.num_rows), lines, rejects
+    part = (FileReport(source, kind, match.style, rows, rejects.num_rows), lines, rejects)
+    return _check_parts([part])[0][0] if check else part
 
 
 def _normalise_in_halves(
@@ -258,19 +274,32 @@ def plan(
             if not map_path.is_file():
                 raise UserError(f"SKU map {str(map_path)!r} does not exist")
             pending_map = pool.submit(load_sku_map, map_path)
-        read = _read_files(files)
+        parts = [_read_one(path, check=False) for path in files]
+        read = _combine(parts)
         marks = {"read_exports": time.perf_counter()}
         if map_path is not None:
             sku_map = pending_map.result()
         marks["sku_map_wait"] = time.perf_counter()
-    group = map_and_group(
-        read.order_lines,
-        sku_map,
-        since=window,
-        statuses=wanted,
-        held_orders=read.rejects["order_number"],
-        sink=writer.submit if writer is not None else None,
-    )
+        # pandera checks the lines on the worker while they are mapped and grouped: a row
+        # that breaks the contract (none should: normalise enforces it) means grouping again
+        # without it. Nothing reaches the writer before the check is done.
+        checking = pool.submit(_check_parts, parts)
+
+        def checked() -> None:
+            if checking.result()[1]:
+                raise _Recheck
+
+        def sink(name: str, frame: pd.DataFrame) -> None:
+            checked()
+            if writer is not None:
+                writer.submit(name, frame)
+
+        try:
+            group = _map_and_group(read, sku_map, window, wanted, sink)
+            checked()
+        except _Recheck:
+            read = _combine(checking.result()[0])
+            group = _map_and_group(read, sku_map, window, wanted, writer and writer.submit)
     marks["map_and_group"] = time.perf_counter()
     rejects = pd.concat([read.rejects, group.rejects], ignore_index=True)
     Rejects.validate(rejects)
@@ -285,6 +314,21 @@ def plan(
         summary["stage_seconds"][stage] = round(mark - previous, 3)
         previous = mark
     return PlanResult(group.order_lines, group.purchases, group.purchase_lines, rejects, summary)
+
+
+class _Recheck(Exception):  # control flow, never escapes plan()
+    """pandera moved rows to the rejects: the speculative grouping is thrown away."""
+
+
+def _map_and_group(read: ReadResult, sku_map, window, wanted, sink):
+    return map_and_group(
+        read.order_lines,
+        sku_map,
+        since=window,
+        statuses=wanted,
+        held_orders=read.rejects["order_number"],
+        sink=sink,
+    )
 
 
 def _warm_up() -> None:

@@ -175,3 +175,62 @@ def test_plan_writer_refuses_a_missing_or_repeated_table(tmp_path):
         with pytest.raises(ValueError, match="never submitted"):
             writer.finish(result.summary)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_pandera_rejects_are_not_planned_though_grouping_started_before_the_check(
+    tmp_path, monkeypatch
+):
+    """plan() maps and groups while pandera checks the lines; when the check moves a row to
+    the rejects, that grouping is thrown away before anything is written, and the plan is
+    the one of the checked lines (as read_exports + map_and_group give it)."""
+    import importlib
+
+    import pyarrow as pa
+
+    plan_module = importlib.import_module("transforms.plan")
+    from transforms import map_and_group, read_exports
+
+    real = plan_module._validate_lines
+
+    def strict(lines, source):  # a contract that refuses the first row of every file
+        good, rejects = real(lines, source)
+        part = {
+            "source_file": [source],
+            "source_row": good["source_row"].to_numpy()[:1],
+            "order_line_id": pa.array(good["order_line_id"].iloc[:1].array),
+            "order_number": pa.array(good["order_number"].iloc[:1].array),
+            "reason_code": ["SCHEMA_VIOLATION"],
+            "reason": ["breaks OrderLines check test"],
+            "column": ["order_line_id"],
+            "value": [None],
+        }
+        extra = plan_module.reject_table([part])
+        rejects = extra if rejects is None else pa.concat_tables([rejects, extra])
+        return good.iloc[1:].reset_index(drop=True), rejects
+
+    monkeypatch.setattr(plan_module, "_validate_lines", strict)
+    runs = []
+    grouping = plan_module._map_and_group
+    monkeypatch.setattr(
+        plan_module, "_map_and_group", lambda *a: runs.append(a[0].order_lines) or grouping(*a)
+    )
+    with PlanWriter(tmp_path) as writer:
+        result = plan([SAMPLE_CSV], SAMPLE_MAP, writer=writer)
+        paths = writer.finish(result.summary)
+
+    read = read_exports([SAMPLE_CSV])
+    assert "SCHEMA_VIOLATION" in set(read.rejects["reason_code"])
+    expected = map_and_group(
+        read.order_lines,
+        plan_module.load_sku_map(SAMPLE_MAP),
+        held_orders=read.rejects["order_number"],
+    )
+    assert [len(lines) for lines in runs] == [174, 173]  # speculative, then the checked lines
+    assert result.summary["rejected_by_reason"]["SCHEMA_VIOLATION"] == 1
+    assert result.summary["row_conservation"]["holds"]
+    assert result.purchases.equals(expected.purchases)
+    assert result.order_lines.equals(expected.order_lines)
+    written = pq.read_table(paths["order_lines"])
+    assert written.num_rows == len(expected.order_lines)
+    first_order = read.rejects.loc[read.rejects["reason_code"] == "SCHEMA_VIOLATION"]
+    assert not set(first_order["order_number"]) & set(result.purchases["order_number"])
