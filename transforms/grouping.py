@@ -399,8 +399,8 @@ class _Sorted:
     """The purchasable lines sorted by SORT_KEYS, and the segments that make purchases and lines.
 
     One sort, then segment boundaries give everything (no per-row Python). The tables are built
-    in pieces so that the caller can overlap them: the ids (Python digests, holding the GIL) with
-    Arrow work, and the writing of one table with the building of the next.
+    in pieces so that `_group` can overlap them: the purchase-line table on a worker while the
+    ids are digested, the purchases while the order lines are written.
     """
 
     def __init__(self, lines: pd.DataFrame, rows: np.ndarray, map_row: np.ndarray, sku_map) -> None:
@@ -486,6 +486,7 @@ class _Sorted:
         )
 
     def purchases(self, ids: pa.Array) -> pd.DataFrame:
+        """One row per purchase: totals, first order time, receiver from its first line."""
         o_idx, m = self.o_idx, self.m
         utc = _micros(self.lines["ordered_at"])[self.src]
         local = _micros(self.lines["ordered_at_local"])[self.src]
