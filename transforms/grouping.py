@@ -549,7 +549,7 @@ def _group(
         line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, on the same worker
         bought = _bought_index(keys.src, state)  # each accepted line's place among the sorted
         line_no = _line_numbers(keys.line_no[keys.line_of_row], bought)
-        in_early = _index_among(early, rows, state)  # bought lines' places among `early`
+        in_early = _bought_index(early, state)  # bought lines' places among `early`
         found = order_ids.result()
         ids = keys.ids_from(found, early)
         if ids is not None:  # the usual case: the ids of the `early` lines are ready
@@ -601,23 +601,15 @@ def _positions_in(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return np.searchsorted(base, chosen)
 
 
-def _index_among(base: np.ndarray, chosen: np.ndarray, state: np.ndarray) -> pa.Array:
-    """For each accepted line (state != REJECTED), its position in the sorted positions
-    `base` when it is one of `chosen` (a subset of `base`), else null."""
+def _bought_index(among: np.ndarray, state: np.ndarray) -> pa.Array:
+    """For each accepted line (state != REJECTED): its position in `among` (line positions that
+    hold every purchasable line) when the line is bought, else null. The take index for
+    per-line values of `among`: the sorted purchasable rows, or the status-eligible lines."""
     where = np.full(len(state), -1, np.int64)
-    where[chosen] = _positions_in(base, chosen)
-    pos = where[state != REJECTED]
-    found = pos >= 0
-    return pa.array(np.where(found, pos, 0), mask=~found)
-
-
-def _bought_index(src: np.ndarray, state: np.ndarray) -> pa.Array:
-    """For each accepted line (state != REJECTED), its position among the sorted purchasable
-    rows `src`, null when the line is not bought: the take index for per-row purchase values."""
-    where = np.full(len(state), -1, np.int64)
-    where[src] = np.arange(len(src))
-    pos = where[state != REJECTED]
-    bought = pos >= 0
+    where[among] = np.arange(len(among))
+    kept = state != REJECTED
+    pos = where[kept]
+    bought = (pos >= 0) & (state[kept] == PURCHASABLE)
     return pa.array(np.where(bought, pos, 0), mask=~bought)
 
 
