@@ -27,7 +27,7 @@ from aiohttp import web
 
 from sandbox.catalog import CBU, TB, Catalog, Item, Sku, get_catalog, item_json
 from sandbox.config import STARTUP_ONLY, SandboxConfig
-from sandbox.store import OrderStore, StoredOrder
+from sandbox.store import OrderStore, StoredOrder, mix64
 
 PREFIX = "/rest/taobao-global"
 PATHS: dict[str, tuple[str, str]] = {
@@ -127,12 +127,6 @@ def _money(amount: int) -> dict[str, Any]:
     return {"amount": amount, "currency": "CNY"}
 
 
-def _mix(n: int, salt: int) -> int:
-    z = (n * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    return z ^ (z >> 31)
-
-
 async def _sleep_until(loop: asyncio.AbstractEventLoop, due: float) -> None:
     delay = due - loop.time()
     if delay > 0:
@@ -166,8 +160,12 @@ class Stats:
         self.n: Counter[str] = Counter()
         self.max_inflight_seen = 0
 
-    def as_dict(self, inflight: int, store: OrderStore, create_counts: dict[str, int]) -> dict:
+    def as_dict(self, inflight: int, store: OrderStore) -> dict:
         n = self.n
+        # an outer id created more than once has orders from more than one create call
+        creates_per_outer = (
+            len({store.orders[p].create_no for p in pids}) for pids in store.by_outer.values()
+        )
         return {
             "requests": dict(self.requests),
             "requests_total": sum(self.requests.values()),
@@ -190,7 +188,7 @@ class Stats:
             "max_inflight_seen": self.max_inflight_seen,
             "orders_stored": len(store.orders),
             "outer_ids_stored": len(store.by_outer),
-            "duplicate_outer_ids": sum(1 for c in create_counts.values() if c > 1),
+            "duplicate_outer_ids": sum(1 for c in creates_per_outer if c > 1),
         }
 
 
@@ -208,7 +206,6 @@ class SandboxState:
         # whose syscall gives the GIL away to the store's writer thread on every request
         self.rng_ids = random.Random()
         self.inflight = 0
-        self.create_counts: dict[str, int] = {}
         self._catalog_dump: bytes | None = None
         self._init_tokens()
 
@@ -249,7 +246,6 @@ class SandboxState:
         assert self.store is not None
         await self.store.clear()
         self.stats = Stats()
-        self.create_counts.clear()
         self.rng.seed(self.config.seed)
         self._init_tokens()
 
@@ -633,7 +629,7 @@ class Sandbox:
         create_no = store.next_create_no()
         seed = s.config.seed
         now = _now_ms()
-        pay_url = f"https://sandbox.invalid/pay/{_mix(create_no, seed):016x}"
+        pay_url = f"https://sandbox.invalid/pay/{mix64(create_no, seed):016x}"
         stored = []
         for group in groups.values():
             pid = store.next_purchase_id(seed)
@@ -678,7 +674,6 @@ class Sandbox:
                 "subPurchaseOrders": subs,
             }
             stored.append(store.add(doc, create_no))
-        s.create_counts[outer] = s.create_counts.get(outer, 0) + 1
         await store.commit()
         s.stats.n["creates_committed"] += 1
         s.stats.n["purchase_orders_committed"] += len(stored)
@@ -787,7 +782,7 @@ class Sandbox:
     async def stats(self, request: web.Request) -> web.Response:
         s = self.s
         assert s.store is not None
-        return web.json_response(s.stats.as_dict(s.inflight, s.store, s.create_counts))
+        return web.json_response(s.stats.as_dict(s.inflight, s.store))
 
     async def orders(self, request: web.Request) -> web.Response:
         outer = request.query.get("outer_purchase_id")
@@ -991,9 +986,7 @@ def build_app(config: SandboxConfig) -> web.Application:
     app[STATE] = state
 
     async def open_store(app: web.Application) -> None:
-        store = state.store = OrderStore(config.db_path)
-        for outer, pids in store.by_outer.items():  # orders kept from an earlier run
-            state.create_counts[outer] = len({store.orders[p].create_no for p in pids})
+        state.store = OrderStore(config.db_path)
 
     async def close_store(app: web.Application) -> None:
         if state.store is not None:

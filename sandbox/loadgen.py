@@ -15,11 +15,10 @@ import time
 
 import aiohttp
 
+from sandbox.app import PATHS, PREFIX
 from sandbox.catalog import TB_BASE_ITEM
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread, start_subprocess
-
-PREFIX = "/rest/taobao-global"
 
 
 async def _run(base_url: str, token: str, creates: int, concurrency: int, items: int) -> float:
@@ -30,7 +29,7 @@ async def _run(base_url: str, token: str, creates: int, concurrency: int, items:
 
         async def resolve(i: int) -> None:
             async with http.get(
-                PREFIX + "/product/get", params={"item_id": str(TB_BASE_ITEM + i)}
+                PREFIX + PATHS["product"][1], params={"item_id": str(TB_BASE_ITEM + i)}
             ) as resp:
                 data = (await resp.json())["data"]
             pool.extend((int(data["mpId"]), s["mpSkuId"]) for s in data["skuList"])
@@ -55,7 +54,7 @@ async def _run(base_url: str, token: str, creates: int, concurrency: int, items:
                 "order_line_list": json.dumps(lines),
                 "receiver": receiver,
             }
-            async with http.post(PREFIX + "/purchase/order/create", json=body) as resp:
+            async with http.post(PREFIX + PATHS["create"][1], json=body) as resp:
                 ok = resp.status == 200 and (await resp.json())["success"] is True
             failures += not ok
 

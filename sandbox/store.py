@@ -44,7 +44,8 @@ SUB_BASE = 2_912_000_000_000_000_000
 _M64 = (1 << 64) - 1
 
 
-def _mix(n: int, salt: int) -> int:
+def mix64(n: int, salt: int) -> int:
+    """A 64-bit mix (splitmix64 finaliser): deterministic, well spread ids and tokens."""
     z = (n * 0x9E3779B97F4A7C15 + salt) & _M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     return z ^ (z >> 31)
@@ -129,12 +130,12 @@ class OrderStore:
         """19 digits, > 2^53, unique for the life of the database file."""
         self.seq.purchase_no += 1
         n = self.seq.purchase_no
-        return PURCHASE_BASE + n * 1000 + _mix(n, salt) % 1000
+        return PURCHASE_BASE + n * 1000 + mix64(n, salt) % 1000
 
     def next_sub_id(self, salt: int) -> int:
         self.seq.sub_no += 1
         n = self.seq.sub_no
-        return SUB_BASE + n * 1000 + _mix(~n & _M64, salt) % 1000
+        return SUB_BASE + n * 1000 + mix64(~n & _M64, salt) % 1000
 
     # changes -----------------------------------------------------------------------------------
 
