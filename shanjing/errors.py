@@ -143,12 +143,8 @@ class RateLimitedError(HTTPStatusError):
         message: str,
         *,
         retry_after: float | None,
-        status_code: int = 429,
-        retryable: bool = True,
     ) -> None:
-        super().__init__(
-            endpoint, request_id, message, status_code=status_code, retryable=retryable
-        )
+        super().__init__(endpoint, request_id, message, status_code=429, retryable=True)
         self.retry_after = retry_after
 
     def _extra(self) -> dict[str, Any]:
