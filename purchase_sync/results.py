@@ -118,15 +118,20 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write `df` atomically; the index is dropped (rows carry their own keys)."""
-    _atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
+def _json_bytes(obj: Mapping[str, Any]) -> bytes:
+    """Indented UTF-8 JSON (Decimals as strings, never floats)."""
+    return (
+        json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+    ).encode()
+
+
+def _write_bytes(data: bytes, path: Path) -> None:
+    _atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_json(obj: Mapping[str, Any], path: Path) -> None:
-    """Write `obj` atomically as indented UTF-8 JSON (Decimals as strings, never floats)."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode()))
+    """Write `obj` atomically as JSON."""
+    _write_bytes(_json_bytes(obj), path)
 
 
 def conform(df: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -168,10 +173,15 @@ def write_outputs(
     rejects_df = conform(rejects, REJECT_COLUMNS)
     if "run_id" not in rejects_df.columns or rejects_df["run_id"].isna().all():
         rejects_df["run_id"] = pd.Series([run_id] * len(rejects_df), dtype="string")
+    # encoded once, written to both places (index dropped: rows carry their own keys)
+    encoded = {
+        RESULTS: results_df.to_parquet(index=False),
+        REJECTS: rejects_df.to_parquet(index=False),
+        SUMMARY: _json_bytes(summary),
+    }
     for where in (part, out):
-        write_parquet(results_df, where / RESULTS)
-        write_parquet(rejects_df, where / REJECTS)
-        write_json(summary, where / SUMMARY)
+        for name, data in encoded.items():
+            _write_bytes(data, where / name)
     return OutputPaths(out_dir=out, run_dir=part)
 
 
