@@ -12,6 +12,7 @@ hit a fatal error; the summary is written either way.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,12 +45,10 @@ from transforms import (
     ReadResult,
     load_sku_map,
     map_and_group,
-    parse_window,
     read_exports,
     to_planned_purchases,
 )
-from transforms.inputs import expand_inputs
-from transforms.plan import DEFAULT_SKU_MAP_NAME
+from transforms.plan import default_sku_map
 
 DEFAULT_LIMITS = Limits()
 # Lookups and pre-pricing are reads: safe to run again after a transient failure.
@@ -93,20 +92,20 @@ def read_task(inputs: list[str]) -> ReadResult:
 @task(name="map-and-group", cache_policy=NONE)
 def group_task(
     read: ReadResult,
-    inputs: list[str],
     sku_map: str | None,
     since: str | None,
     until: str | None,
     statuses: list[str] | None,
 ) -> tuple[Any, list[PlannedPurchase], pd.DataFrame]:
     """Map seller SKUs to supplier items and group lines into purchases (one per order)."""
-    map_path = Path(sku_map) if sku_map else expand_inputs(inputs)[0].parent / DEFAULT_SKU_MAP_NAME
+    map_path = Path(sku_map) if sku_map else default_sku_map(Path(read.files[0].path))
     if not map_path.is_file():
         raise UserError(f"SKU map not found: {map_path} (pass sku_map / --sku-map)")
     group = map_and_group(
         read.order_lines,
         load_sku_map(map_path),
-        since=parse_window(since, until),
+        since=since,
+        until=until,
         statuses=statuses or DEFAULT_PURCHASABLE,
         held_orders=read.rejects["order_number"],
     )
@@ -326,7 +325,6 @@ async def purchase_sync(
     rejects: pd.DataFrame | None = None
     report = SubmitReport(run_id=run_id, dry_run=dry_run)
     ledger: Ledger | None = None
-    reached_submit = False
     budget: ApiBudget | None = None
     fatal: BaseException | None = None
     try:
@@ -344,10 +342,9 @@ async def purchase_sync(
         log.info("window %s..%s; %r", lo, hi, conn)
 
         read = read_task(inputs)
-        group, purchases, rejects = group_task(quote(read), inputs, sku_map, lo, hi, statuses)
+        group, purchases, rejects = group_task(quote(read), sku_map, lo, hi, statuses)
         report.purchases_in = len(purchases)
         ledger = Ledger(settings.ledger_url(ledger_url))
-        reached_submit = True
         async with ShanjingClient(
             conn.base_url,
             TokenManager(conn.tokens),
@@ -371,10 +368,8 @@ async def purchase_sync(
 
     if ledger is not None and not dry_run and purchases:
         try:
-            report.final_states = ledger.counts([p.outer_purchase_id for p in purchases])
-            report.unknown = report.final_states.get("unknown", 0) + report.final_states.get(
-                "submitting", 0
-            )
+            ids = [p.outer_purchase_id for p in purchases]
+            await asyncio.to_thread(stages.read_final_states, ledger, ids, report)
         except Exception as exc:  # the summary must still be written
             log.warning("could not read the final ledger states: %s", exc)
 
@@ -386,9 +381,9 @@ async def purchase_sync(
             "slots": budget.slots,
         }
     results: pd.DataFrame | None = None
+    set_verdict(summary, fatal)
     try:
-        if reached_submit and ledger is not None:
-            set_verdict(summary, fatal)
+        if ledger is not None:
             summary["outputs"] = {
                 "results": str(Path(out) / RESULTS),
                 "run_dir": str(partition_dir(out, run_date, run_id)),
@@ -399,7 +394,6 @@ async def purchase_sync(
             )
         else:
             # Nothing was planned: keep the latest files as they are, record this run's attempt.
-            set_verdict(summary, fatal)
             path = partition_dir(out, run_date, run_id) / "summary.json"
             write_json(summary, path)
             summary["outputs"] = {"summary": str(path), "run_dir": str(path.parent)}

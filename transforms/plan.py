@@ -270,7 +270,7 @@ def plan(
     with ThreadPoolExecutor(max_workers=2) as pool:
         pool.submit(_warm_up)  # beside the CSV parser, which runs in C++ without the GIL
         if not isinstance(sku_map, pd.DataFrame):  # load it beside the exports: a second core
-            map_path = Path(sku_map) if sku_map is not None else _default_sku_map(files[0])
+            map_path = Path(sku_map) if sku_map is not None else default_sku_map(files[0])
             if not map_path.is_file():
                 raise UserError(f"SKU map {str(map_path)!r} does not exist")
             pending_map = pool.submit(load_sku_map, map_path)
@@ -341,7 +341,8 @@ def _warm_up() -> None:
         LazadaExport.validate(pd.DataFrame({c: pd.Series([], dtype=TEXT) for c in REQUIRED}))
 
 
-def _default_sku_map(first_input: Path) -> Path:
+def default_sku_map(first_input: Path) -> Path:
+    """sku_map.csv next to the first input; a UserError when there is none."""
     candidate = first_input.parent / DEFAULT_SKU_MAP_NAME
     if not candidate.is_file():
         raise UserError(

@@ -919,6 +919,14 @@ async def _send_pass(
 # -- everything -------------------------------------------------------------------------------
 
 
+def read_final_states(ledger: Ledger, ids: list[str], report: SubmitReport) -> None:
+    """The ledger states of `ids` at the end of a run; `unknown` counts those still in flight."""
+    report.final_states = ledger.counts(ids)
+    report.unknown = report.final_states.get("unknown", 0) + report.final_states.get(
+        "submitting", 0
+    )
+
+
 async def run_submit(
     purchases: list[PlannedPurchase],
     *,
@@ -989,10 +997,7 @@ async def run_submit(
     finally:
         if not settings.dry_run:
             try:
-                report.final_states = await asyncio.to_thread(ledger.counts, ids)
-                report.unknown = report.final_states.get("unknown", 0) + report.final_states.get(
-                    "submitting", 0
-                )
+                await asyncio.to_thread(read_final_states, ledger, ids, report)
             except Exception:  # the report must not hide the original error
                 log.exception("could not read the final ledger counts")
         report.client_stats = client.stats.snapshot()
