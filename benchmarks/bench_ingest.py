@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,12 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     s = best["summary"]
 
     ratio = best["seconds"] / raw["seconds"]
-    paired = sorted(p["seconds"] / r["seconds"] for p, r in zip(plans, raws, strict=True))
-    median = (
-        paired[len(paired) // 2]
-        if len(paired) % 2
-        else sum(paired[len(paired) // 2 - 1 : len(paired) // 2 + 1]) / 2
-    )
+    paired = [p["seconds"] / r["seconds"] for p, r in zip(plans, raws, strict=True)]
+    median = statistics.median(paired)
     rss_ratio = peak / size
     print(f"raw pyarrow read (77 columns as text): {raw['seconds']:.2f} s "
           f"(process {raw_wall:.2f} s, peak RSS {raw['rss'] / 1e6:,.0f} MB)")  # fmt: skip

@@ -23,12 +23,6 @@ from schemas.ingest import LAZADA_EXPORT_COLUMNS
 DATA_DIR = Path(__file__).parent / ".data"
 GENERATOR_VERSION = 2
 
-SKU_MAP_COLUMNS: tuple[str, ...] = (
-    "marketplace", "country", "seller_sku", "platform_item_id", "platform_sku_id",
-    "source_platform", "source_item_id", "source_sku_id", "source_spec_id", "source_sku_props",
-    "qty_multiplier", "supplier_shop", "status", "source_url",
-)  # fmt: skip
-
 # The sandbox catalog's generated items (fixed with the emulator's engineer).
 N_TAOBAO_ITEMS, TAOBAO_ITEM_BASE, TAOBAO_SKU_BASE = 10_000, 800_000_000_000, 9_000_000_000_000
 N_1688_ITEMS, ALI_ITEM_BASE, ALI_SKU_BASE = 2_000, 610_000_000_000, 4_900_000_000_000
@@ -36,7 +30,6 @@ N_1688_ITEMS, ALI_ITEM_BASE, ALI_SKU_BASE = 2_000, 610_000_000_000, 4_900_000_00
 COUNTRIES = ("MY", "SG", "PH", "TH", "VN", "ID")
 COUNTRY_WEIGHTS = (0.25, 0.10, 0.20, 0.20, 0.12, 0.13)
 COUNTRY_NAMES = ("Malaysia", "Singapore", "Philippines", "Thailand", "Vietnam", "Indonesia")
-UTC_OFFSET_H = (8, 8, 8, 7, 7, 7)
 # price band per country, in minor units (cents): low, high, and the rounding step
 PRICE_BANDS = (
     (1_990, 15_000, 10),

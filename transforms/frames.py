@@ -50,3 +50,8 @@ def column(df: pd.DataFrame, name: str) -> pa.ChunkedArray:
     """A DataFrame column as Arrow (zero-copy for Arrow-backed columns; chunks kept as they are)."""
     values = pa.array(df[name].array)
     return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
+def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous Arrow array (chunks combined; an array comes back as it is)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

@@ -26,7 +26,7 @@ from schemas.ingest import DEFAULT_PURCHASABLE, DISPOSITIONS, STATUSES
 from schemas.records import PlannedLine, PlannedPurchase, Receiver, outer_purchase_id
 from transforms.concurrency import with_responsive_gil
 from transforms.digests import sha256_hex12
-from transforms.frames import column, from_cents, to_cents, to_frame
+from transforms.frames import column, flat, from_cents, to_cents, to_frame
 from transforms.lazada import normalise_status, reject_table
 from transforms.window import Window, parse_window
 
@@ -113,6 +113,7 @@ def map_and_group(
 
     status_ok = lines["status"].isin(list(wanted)).to_numpy(dtype=bool, na_value=False)
     early = np.flatnonzero(status_ok)  # the lines that can be bought, as far as status goes
+    in_early = _where(early, n)  # each line's position among them (-1: not one of them)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # The purchase ids of these lines' orders (digested in a helper process) are needed
         # only at the grouping: start them now. Hashing every line id (the duplicate check)
@@ -134,14 +135,14 @@ def map_and_group(
         map_row = np.full(n, -1, np.int64)
         cand = np.flatnonzero(state == PURCHASABLE)
         if len(cand):
-            map_row[cand] = found[_positions_in(early, cand)]
+            map_row[cand] = found[in_early[cand]]
             _reject_unmapped(lines, cand, map_row, sku_map, state, rejects)
             _reject_no_receiver(lines, state, rejects)
 
         _hold(lines, state, held_orders)
 
         out_lines, purchases, purchase_lines = _group(
-            lines, state, map_row, sku_map, sink, early, order_ids
+            lines, state, map_row, sku_map, sink, in_early, order_ids
         )
     reject_frame = to_frame(reject_table(rejects))
     counts = _counts(lines, state, purchases, purchase_lines, reject_frame)
@@ -415,7 +416,7 @@ class _Sorted:
                 **{k: pc.take(column(sku_map, k), mtake) for k in TARGET},
             }
         )
-        self.order = order = _sort_order(p)  # positions in `rows`, in sorted order
+        order = _sort_order(p)  # positions in `rows`, in sorted order
         self.p = p.take(pa.array(order))
         self.src = src = rows[order]  # positions in `lines`, in sorted order
         self.m = m = len(src)
@@ -445,17 +446,13 @@ class _Sorted:
         """The `outer_purchase_id` of each purchase, in purchase order."""
         return purchase_ids(*(self._sorted_at(k, self.o_idx).combine_chunks() for k in ORDER_KEY))
 
-    def ids_from(self, found: _OrderIds | None, early: np.ndarray) -> pa.Array | None:
-        """`ids()` taken from `_ids_by_order`'s result for the lines `early` (a superset of
-        the sorted rows); None when there is no result."""
-        if found is None:
-            return None
-        return found.row_ids.take(pa.array(_positions_in(early, self.src[self.o_idx])))
+    def ids_from(self, row_ids: pa.Array, in_early: np.ndarray) -> pa.Array:
+        """`ids()` taken from `_ids_by_order`'s ids of the `early` lines (`in_early`: each
+        line's position among them)."""
+        return row_ids.take(pa.array(in_early[self.src[self.o_idx]]))
 
-    def purchase_lines(self, ids: pa.Array, table: pa.Table | None = None) -> pd.DataFrame:
-        """The purchase lines; `table`: `purchase_line_table()` when it was built already."""
-        if table is None:
-            table = self.purchase_line_table()
+    def purchase_lines(self, ids: pa.Array, table: pa.Table) -> pd.DataFrame:
+        """The purchase lines, from `purchase_line_table()` and the purchase ids."""
         table = table.add_column(0, "outer_purchase_id", ids.take(pa.array(self.order_of_line)))
         return to_frame(table.cast(PURCHASE_LINE_SCHEMA))
 
@@ -519,8 +516,8 @@ def _group(
     map_row: np.ndarray,
     sku_map: pd.DataFrame,
     sink: Callable[[str, pd.DataFrame], None] | None,
-    early: np.ndarray,
-    order_ids: Future[_OrderIds | None],
+    in_early: np.ndarray,
+    order_ids: Future[pa.Array | None],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(order lines with dispositions, purchases, purchase lines), each handed to `sink` as soon
     as it is complete.
@@ -547,13 +544,12 @@ def _group(
         annotated = pool.submit(_annotate, lines, state, map_row, sku_map)  # beside the sort
         keys = _Sorted(lines, rows, map_row, sku_map)
         line_table = pool.submit(keys.purchase_line_table)  # Arrow takes, on the same worker
-        bought = _bought_index(keys.src, state)  # each accepted line's place among the sorted
+        bought = _bought_index(_where(keys.src, len(lines)), state)  # places among the sorted
         line_no = _line_numbers(keys.line_no[keys.line_of_row], bought)
-        in_early = _bought_index(early, state)  # bought lines' places among `early`
         found = order_ids.result()
-        ids = keys.ids_from(found, early)
-        if ids is not None:  # the usual case: the ids of the `early` lines are ready
-            row_ids = pc.take(found.row_ids, in_early)
+        if found is not None:  # the usual case: the ids of the `early` lines are ready
+            ids = keys.ids_from(found, in_early)
+            row_ids = pc.take(found, _bought_index(in_early, state))
         else:
             ids = keys.ids()
             row_ids = pc.take(ids.take(pa.array(keys.order_of_row)), bought)
@@ -570,12 +566,7 @@ def _group(
     return out_lines, purchases, purchase_lines
 
 
-@dataclass
-class _OrderIds:
-    row_ids: pa.Array  # the `outer_purchase_id` of each row
-
-
-def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> _OrderIds | None:
+def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> pa.Array | None:
     """The `outer_purchase_id` of each of `rows`, one digest per run of rows of the same order
     (an export lists an order's units together, so runs are orders); None when an order key is
     null (then the ids come from the sorted keys)."""
@@ -583,30 +574,23 @@ def _ids_by_order(lines: pd.DataFrame, rows: np.ndarray) -> _OrderIds | None:
     parts = [pc.take(column(lines, k), take).combine_chunks() for k in ORDER_KEY]
     if any(part.null_count for part in parts):
         return None
-    n = len(rows)
-    starts = np.zeros(n, bool)
-    starts[:1] = True
-    for part in parts:
-        changed = pc.not_equal(part.slice(1), part.slice(0, n - 1))
-        starts[1:] |= changed.to_numpy(zero_copy_only=False)
+    starts = _starts(pa.table(dict(zip(ORDER_KEY, parts, strict=True))), ORDER_KEY)
     at = pa.array(np.flatnonzero(starts))
     ids = purchase_ids(*(pc.take(part, at) for part in parts))
-    return _OrderIds(ids.take(pa.array(np.cumsum(starts) - 1)))
+    return ids.take(pa.array(np.cumsum(starts) - 1))
 
 
-def _positions_in(base: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Where each of `chosen` (distinct values of the ascending, distinct `base`) sits in it."""
-    if len(chosen) == len(base) and (len(chosen) < 2 or bool(np.all(chosen[1:] > chosen[:-1]))):
-        return np.arange(len(base))  # all of base, in order: the identity (the usual case)
-    return np.searchsorted(base, chosen)
-
-
-def _bought_index(among: np.ndarray, state: np.ndarray) -> pa.Array:
-    """For each accepted line (state != REJECTED): its position in `among` (line positions that
-    hold every purchasable line) when the line is bought, else null. The take index for
-    per-line values of `among`: the sorted purchasable rows, or the status-eligible lines."""
-    where = np.full(len(state), -1, np.int64)
+def _where(among: np.ndarray, n: int) -> np.ndarray:
+    """For each of n lines, its position in the line positions `among` (-1: not there)."""
+    where = np.full(n, -1, np.int64)
     where[among] = np.arange(len(among))
+    return where
+
+
+def _bought_index(where: np.ndarray, state: np.ndarray) -> pa.Array:
+    """For each accepted line (state != REJECTED): `where[line]` (its position among some line
+    positions that hold every purchasable line, see `_where`) when the line is bought, else
+    null. The take index for per-line values of those positions."""
     kept = state != REJECTED
     pos = where[kept]
     bought = (pos >= 0) & (state[kept] == PURCHASABLE)
@@ -637,15 +621,11 @@ def _sort_order(p: pa.Table) -> np.ndarray:
 
 def _dense_rank(values: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     """(rank of each value among the distinct values in sort order, number of distinct values)."""
-    encoded = _flat_array(values).dictionary_encode()
+    encoded = flat(values).dictionary_encode()
     order = pc.sort_indices(encoded.dictionary).to_numpy()
     rank_of_code = np.empty(len(order), np.int64)
     rank_of_code[order] = np.arange(len(order))
     return rank_of_code[encoded.indices.to_numpy()], len(order)
-
-
-def _flat_array(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def purchase_ids(marketplace: pa.Array, country: pa.Array, order_number: pa.Array) -> pa.Array:
@@ -659,7 +639,7 @@ def purchase_ids(marketplace: pa.Array, country: pa.Array, order_number: pa.Arra
     n = len(order_number)
     upper_country = pc.utf8_upper(country)
     keys = pc.binary_join_element_wise(pc.utf8_lower(marketplace), upper_country, order_number, "|")
-    digests = sha256_hex12(_flat_array(keys))
+    digests = sha256_hex12(flat(keys))
     prefix = pc.binary_join_element_wise(
         "PS-", pc.utf8_upper(pc.utf8_slice_codeunits(marketplace, 0, 2)), upper_country, ""
     )

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.ingest import COUNTRIES, STATUSES, LazadaExport
+from transforms.frames import flat
 from transforms.pii import PII_COLUMNS, mask_pii
 
 MARKETPLACE = "lazada"
@@ -86,8 +87,6 @@ TEXT_COLUMNS = (  # free text a spreadsheet could evaluate
     "shippingPostCode",
     "shippingCountry",
 )
-FORMULA = r"^[=+\-@]"
-FORMULA_PHONE = r"^([=@-]|\+[^0-9 (])"  # "+60 12..." is a phone number, "+A1" is a formula
 ID_FROM_FLOAT = r"^(\d{1,15})\.0+$"  # a float rendering of an id that is still exact
 _STR_NULL = pa.scalar(None, pa.string())
 MAX_REJECT_VALUE = 200  # characters of a bad cell kept in the rejects
@@ -157,7 +156,7 @@ class _Rules:
         self.failures: list[_Failure] = []
 
     def add(self, code: str, column: str | None, reason: str, bad: pa.Array) -> None:
-        mask = _flat(pc.fill_null(bad, False))
+        mask = flat(pc.fill_null(bad, False))
         if pc.any(mask).as_py():
             self.failures.append(_Failure(code, column, reason, mask))
 
@@ -174,10 +173,6 @@ class _Rules:
         return (None if taken is None else pc.invert(taken)), out
 
 
-def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
 def _any(values: pa.Array | pa.ChunkedArray) -> bool:
     return bool(pc.any(pc.fill_null(values, False)).as_py())
 
@@ -189,7 +184,7 @@ def _per_unique(values: pa.ChunkedArray | pa.Array, fn) -> pa.Array:
     """
     if not len(values):
         return fn(pa.array([], pa.string()))
-    encoded = _flat(pc.dictionary_encode(values))
+    encoded = flat(pc.dictionary_encode(values))
     mapped = fn(encoded.dictionary)
     if mapped.type == encoded.dictionary.type:
         same = pc.fill_null(pc.equal(mapped, encoded.dictionary), False)
@@ -396,7 +391,7 @@ def parse_money(text: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
     if not len(text):
         return pa.array([], pa.decimal128(18, 2)), pa.array([], pa.bool_())
     # Prices repeat (a few thousand distinct values per million rows): check each once.
-    encoded = _flat(pc.dictionary_encode(text))
+    encoded = flat(pc.dictionary_encode(text))
     distinct = encoded.dictionary
     pattern = rf"^\d{{1,{MAX_PRICE_DIGITS}}}(\.\d{{0,2}}0*)?$"
     ok = pc.match_substring_regex(distinct, pattern)
@@ -422,7 +417,7 @@ def _parse_lazada_sku(lazada_sku: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     if not len(lazada_sku):
         return pa.array([], pa.string()), pa.array([], pa.string())
     # One product's SKU repeats on every unit sold: parse each distinct value once.
-    encoded = _flat(pc.dictionary_encode(lazada_sku))
+    encoded = flat(pc.dictionary_encode(lazada_sku))
     parts = pc.extract_regex(
         encoded.dictionary, r"(?:_(?P<a>[A-Z]{2})(?:AMZ)?|(?P<b>[A-Z]{2})AMZ)-(?P<id>\d+)$"
     )
@@ -502,7 +497,7 @@ def build_receiver(col, country: pa.Array, country_idx: pa.Array) -> dict[str, p
     cross-border carrier can read. Postcodes get back the leading zeros a spreadsheet dropped.
     """
     sg = pc.fill_null(pc.equal(country, "SG"), False)
-    th = _flat(pc.fill_null(pc.equal(country, "TH"), False))
+    th = flat(pc.fill_null(pc.equal(country, "TH"), False))
     state, city4, district = (_english(col(f"shippingAddress{i}"), th) for i in (3, 4, 5))
     city = pc.coalesce(_english(col("shippingCity"), th), city4)
     address = _join_nonnull(col("shippingAddress"), col("shippingAddress2"))
@@ -520,7 +515,7 @@ def build_receiver(col, country: pa.Array, country_idx: pa.Array) -> dict[str, p
 
 
 def _default_where(values: pa.ChunkedArray, where: pa.Array, default: str) -> pa.ChunkedArray:
-    fill = pc.and_(where, _flat(pc.is_null(values)))
+    fill = pc.and_(where, flat(pc.is_null(values)))
     if not _any(fill):
         return values
     return pc.if_else(fill, pa.scalar(default), values)
