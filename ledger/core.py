@@ -729,7 +729,7 @@ class Ledger:
             t.c.updated_at,
         )
         out: list[ReconcileItem] = []
-        with self.engine.begin() as conn:
+        with self._read() as conn:
             if among is None:
                 rows = conn.execute(sa.select(*cols).where(cond)).all()
             else:

@@ -84,7 +84,6 @@ class Plan:
     payload_hash: str
     lines: tuple[LineQuote, ...]
     amount_fen: int  # purchase_amount: line totals, or render's total when pre-priced
-    priced_by: str = "product"  # product | render
 
     @property
     def outer_purchase_id(self) -> str:
@@ -175,7 +174,7 @@ def with_render_prices(plan: Plan, unit_prices: dict[str, int], total_fen: int |
         for q in plan.lines
     )
     amount = total_fen if total_fen is not None else sum(q.amount_fen for q in lines)
-    return replace(plan, lines=lines, amount_fen=amount, priced_by="render")
+    return replace(plan, lines=lines, amount_fen=amount)
 
 
 def margin_verdict(plan: Plan, settings: SubmitSettings) -> Rejected | None:

@@ -62,6 +62,7 @@ from .plan import (
     create_request,
     item_key,
     margin_verdict,
+    match_sku,
     plan_purchase,
     source_market,
     to_address,
@@ -220,12 +221,9 @@ def found_outcome(
             entry = items.get(item_key(ln))
             if entry is None or not entry.mp_id:
                 continue
-            for s in entry.data.get("skus", []):
-                if s.get("mp_sku_id") and (
-                    str(s.get("sku_id")) == ln.source_sku_id
-                    or (ln.source_spec_id and s.get("spec_id") == ln.source_spec_id)
-                ):
-                    by_pool[(str(entry.mp_id), str(s["mp_sku_id"]))] = ln.order_line_no
+            sku = match_sku(ln, entry.data.get("skus", []))  # the SKU the create sent
+            if sku and sku.get("mp_sku_id"):
+                by_pool[(str(entry.mp_id), str(sku["mp_sku_id"]))] = ln.order_line_no
     lines: dict[str, LineResult] = {}
     seen: dict[str, int] = {}
     unmatched = 0
@@ -698,13 +696,13 @@ class _Rails:
     def __init__(self, max_purchases: int | None, max_amount_fen: int | None) -> None:
         self.max_purchases = max_purchases
         self.max_amount_fen = max_amount_fen
-        self.sent: dict[str, int] = {}  # id -> amount_fen
+        self.sent: set[str] = set()
         self.sent_amount = 0
         self.stopped: str | None = None
 
     def mark_sent(self, oid: str, amount_fen: int) -> None:
         if oid not in self.sent:
-            self.sent[oid] = amount_fen
+            self.sent.add(oid)
             self.sent_amount += amount_fen
 
     def allows(self, plan: Plan, tentative: dict[str, int], tentative_amount: int) -> bool:
