@@ -6,7 +6,6 @@ See `ledger.core` for the state machine and docs/submit.md for the rules around 
 from __future__ import annotations
 
 from ledger.core import (
-    DEFAULT_URL,
     PAYLOAD_CHANGED,
     CacheEntry,
     Claim,
@@ -24,7 +23,6 @@ from ledger.core import (
 from ledger.schema import SCHEMA_VERSION
 
 __all__ = [
-    "DEFAULT_URL",
     "PAYLOAD_CHANGED",
     "SCHEMA_VERSION",
     "CacheEntry",

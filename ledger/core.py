@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar
+from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,7 +50,6 @@ from ledger.schema import (
 from schemas.errors import UserError
 from schemas.records import PlannedPurchase
 
-DEFAULT_URL = "sqlite:///data/ledger.sqlite"
 CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
 Reprocess = Literal["missing", "failed", "all"]
@@ -191,7 +190,7 @@ def _chunks(seq: Sequence[Any], n: int = CHUNK) -> Iterator[Sequence[Any]]:
 class Ledger:
     """Durable purchase state in SQLite (default) or PostgreSQL (several workers or machines)."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
         self.url = url
         self.clock = clock
         self.engine = _make_engine(url)
@@ -289,7 +288,7 @@ class Ledger:
         (`failed`/`PAYLOAD_CHANGED` when not yet created, kept aside when created or in flight)
         unless `reprocess="all"` adopts it on a row that is safely not created.
         """
-        if reprocess not in ("missing", "failed", "all"):
+        if reprocess not in get_args(Reprocess):
             raise ValueError(f"reprocess must be missing|failed|all, not {reprocess!r}")
         now = self.clock()
         wanted: dict[str, tuple[PlannedPurchase, str]] = {}

@@ -13,11 +13,12 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
+import ledger as _ledger
 from schemas.errors import UserError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ ENV_TIMEZONE = "PURCHASE_SYNC_TIMEZONE"
 DEFAULT_LEDGER_URL = "sqlite:///data/ledger.sqlite"
 DEFAULT_TIMEZONE = "Asia/Kuala_Lumpur"  # Lazada MY shop-local time; nightly windows follow it
 
-Reprocess = Literal["missing", "failed", "all"]
+Reprocess = _ledger.Reprocess  # the ledger's: where the three ways are implemented
 
 
 class Limits(BaseModel):

@@ -7,7 +7,6 @@ them. Money is Decimal or integer fen, never float.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger import Reprocess
+from purchase_sync.settings import env
 from schemas.errors import UserError
 
 ENV_CONFIG = "PURCHASE_SYNC_CONFIG"
@@ -84,7 +85,7 @@ class SubmitSettings(BaseModel):
     fx_to_cny: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))
     receiver_mode: Literal["customer", "warehouse"] = "customer"
     warehouse: WarehouseAddress = Field(default_factory=WarehouseAddress)
-    reprocess: Literal["missing", "failed", "all"] = "missing"
+    reprocess: Reprocess = "missing"
     dry_run: bool = False
     pre_price: bool = False
     support_partial_success: bool = False
@@ -139,7 +140,7 @@ class SubmitSettings(BaseModel):
         """Settings from the `[submit]` table of a TOML file (path, else `$PURCHASE_SYNC_CONFIG`,
         else none), with `overrides` (None values ignored) on top."""
         data: dict[str, Any] = {}
-        chosen = path or os.environ.get(ENV_CONFIG, "").strip() or None
+        chosen = path or env(ENV_CONFIG)
         if chosen:
             try:
                 with open(chosen, "rb") as fh:
