@@ -259,7 +259,8 @@ async def publish_task(
     """The run report for people: summary, failures, rejects (masked), link to the results."""
     await artifacts.publish_summary(summary)
     if results is not None:
-        rows = artifacts.failure_rows(results.to_dict("records"))
+        left = results.loc[results["status"].isin(("failed", "unknown"))]  # usually none
+        rows = artifacts.failure_rows(left.to_dict("records"))
         await artifacts.publish_table(
             artifacts.FAILURES_KEY, rows, "purchases left failed or unknown (no personal data)"
         )

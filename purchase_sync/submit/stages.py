@@ -311,7 +311,7 @@ async def _sendable(
         elif (
             row.state is State.FAILED
             and settings.reprocess == "missing"
-            and (row.error_code != PAYLOAD_CHANGED or row.payload_hash != h)
+            and row.error_code != PAYLOAD_CHANGED  # the hash matches here (branch above)
         ):
             verdict = Verdict(
                 "failed", row.error_code, "failed earlier; rerun with --reprocess failed"
