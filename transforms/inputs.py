@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import glob
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,34 @@ def read_header(path: Path) -> list[str]:
         raise FileError(f"cannot read: {_short(exc)}") from exc
 
 
+def read_selected(
+    path: Path, select: Callable[[list[str]], Sequence[str] | None]
+) -> tuple[list[str], TextTable | None]:
+    """(the header, the columns `select(header)` names as text; None when it names none).
+
+    One pass over an xlsx sheet (calamine parses a whole sheet to give its first row, so reading
+    the header and then the rows would parse a big workbook twice); CSV and Parquet headers are
+    cheap to read first.
+    """
+    if file_kind(path) != "xlsx":
+        header = read_header(path)
+        columns = select(header)
+        return header, None if columns is None else read_text(path, columns)
+    chosen: list[list[str]] = []
+
+    def pick(header: list[str]) -> Sequence[str] | None:
+        chosen.append(header)
+        return select(header)
+
+    try:
+        text = _read_xlsx(path, pick)
+    except FileError:
+        raise
+    except Exception as exc:  # calamine raises its own types for corrupt workbooks
+        raise FileError(f"cannot read: {_short(exc)}") from exc
+    return chosen[0], text
+
+
 def read_text(path: Path, columns: Sequence[str]) -> TextTable:
     """The named columns (raw header names, all present) of every row, as text or null."""
     kind = file_kind(path)
@@ -107,7 +135,9 @@ def read_text(path: Path, columns: Sequence[str]) -> TextTable:
         if kind == "csv":
             return _read_csv(path, list(columns))
         if kind == "xlsx":
-            return _read_xlsx(path, list(columns))
+            text = _read_xlsx(path, lambda _header: list(columns))
+            assert text is not None
+            return text
         return _read_parquet(path, list(columns))
     except FileError:
         raise
@@ -208,8 +238,9 @@ def _xlsx_header(path: Path) -> list[str]:
     raise FileError("the first sheet is empty")
 
 
-def _read_xlsx(path: Path, columns: list[str]) -> TextTable:
-    """The first sheet (Lazada names it `sheet1`), header on its first row, cells as text.
+def _read_xlsx(path: Path, select: Callable[[list[str]], Sequence[str] | None]) -> TextTable | None:
+    """The first sheet (Lazada names it `sheet1`), header on its first row, cells as text: the
+    columns `select(header)` names (None when it names none).
 
     Rows are streamed and only the wanted cells are kept, so a big sheet costs the memory of
     the columns used, not of every cell.
@@ -220,6 +251,10 @@ def _read_xlsx(path: Path, columns: list[str]) -> TextTable:
     except StopIteration:
         raise FileError("the first sheet is empty") from None
     header = [(_cell_text(v) or "").strip() for v in first]
+    selected = select(header)
+    if selected is None:
+        return None
+    columns = list(selected)
     index = {name: i for i, name in reversed(list(enumerate(header)))}
     wanted = [index[name] for name in columns]
     values: list[list[str | None]] = [[] for _ in columns]

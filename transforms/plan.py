@@ -35,7 +35,7 @@ from transforms.inputs import (
     TextTable,
     expand_inputs,
     file_kind,
-    read_header,
+    read_selected,
     read_text,
 )
 from transforms.lazada import REQUIRED, match_header, normalise, reject_table
@@ -133,10 +133,16 @@ def _read_one(path: Path, check: bool = True) -> _FilePart:
     source = str(path)
     try:
         kind = file_kind(path)
-        match = match_header(read_header(path))
-        if match.missing or match.duplicated:
-            return _reject_file(path, kind, match)
-        text = read_text(path, list(match.columns.values()))
+        matched = []
+
+        def select(header: list[str]) -> list[str] | None:
+            matched.append(match := match_header(header))
+            return None if match.missing or match.duplicated else list(match.columns.values())
+
+        header, text = read_selected(path, select)
+        match = matched[0]
+        if text is None:
+            return _reject_file(path, kind, match, header)
     except FileError as exc:
         return FileReport(source, "", "", 0, 0, str(exc)), None, reject_table([])
     table = pa.table({canon: text.table[raw] for canon, raw in match.columns.items()})
@@ -175,7 +181,9 @@ def _normalise_in_halves(
     )
 
 
-def _reject_file(path: Path, kind: str, match) -> tuple[FileReport, None, pa.Table]:
+def _reject_file(
+    path: Path, kind: str, match, header: list[str]
+) -> tuple[FileReport, None, pa.Table]:
     """Every row of a file without a required column goes to the rejects, naming the column."""
     if match.missing:
         code, names = "MISSING_COLUMN", match.missing
@@ -184,14 +192,10 @@ def _reject_file(path: Path, kind: str, match) -> tuple[FileReport, None, pa.Tab
         code, names = "DUPLICATE_COLUMN", match.duplicated
         reason = f"more than one header maps to {', '.join(names)}"
     probe = [match.columns[c] for c in ("orderItemId", "orderNumber") if c in match.columns]
-    if not probe:
-        probe = [next(iter(match.columns.values()))] if match.columns else []
+    if not probe:  # else any known column, else (not one known) the file's own first column
+        probe = [next(iter(match.columns.values()))] if match.columns else header[:1]
     try:
-        if probe:
-            text = read_text(path, probe)
-        else:  # not one known column: count the rows of the file's own first column
-            header = read_header(path)
-            text = read_text(path, header[:1])
+        text = read_text(path, probe)
     except FileError as exc:
         return FileReport(str(path), kind, match.style, 0, 0, str(exc)), None, reject_table([])
     n = text.table.num_rows

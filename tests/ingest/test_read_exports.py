@@ -213,3 +213,16 @@ def test_lines_breaking_the_contract_become_schema_rejects():
     assert set(got) == {"2", "3"}
     assert {r["reason_code"] for r in got.values()} == {"SCHEMA_VIOLATION"}
     assert got["3"]["column"] == "status"
+
+
+def test_an_xlsx_export_is_parsed_once(monkeypatch):
+    """calamine parses a whole sheet to give its first row: the header and the rows come from
+    one pass, not a header read followed by a second parse of the workbook."""
+    import transforms.inputs as inputs
+
+    opened: list[str] = []
+    real = inputs._xlsx_rows
+    monkeypatch.setattr(inputs, "_xlsx_rows", lambda path: opened.append(path.name) or real(path))
+    result = read("lazada_current.xlsx")
+    assert opened == ["lazada_current.xlsx"]
+    assert result.rows_in > 0 and len(result.order_lines) > 0
