@@ -36,6 +36,33 @@ class SandboxConfig(BaseModel):
     lose_response_rate: float = Field(
         0.0, ge=0, le=1, description="do the work (commit), then drop the connection"
     )
+    late_commit_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="create/cancel: validated, answered 504, committed late_commit_s after arrival",
+    )
+    late_commit_s: float = Field(
+        2.0, ge=0, description="delay of a late commit from the request's arrival (real seconds)"
+    )
+    error_envelope_rate: float = Field(
+        0.0, ge=0, le=1, description="HTTP 200 success=false with a gateway code, nothing done"
+    )
+    error_envelope_after_commit_rate: float = Field(
+        0.0, ge=0, le=1, description="create/cancel: commit, then the same gateway envelope"
+    )
+    query_ignore_filter_rate: float = Field(
+        0.0, ge=0, le=1, description="the order query ignores its filters (pages over all orders)"
+    )
+    query_short_page_rate: float = Field(
+        0.0, ge=0, le=1, description="a full query page comes back short (total stays right)"
+    )
+    query_no_total_rate: float = Field(
+        0.0, ge=0, le=1, description="the order query leaves resultsTotal out"
+    )
+    query_lag_s: float = Field(
+        0.0, ge=0, description="a change shows in the order query this long after its commit"
+    )
     max_inflight: int | None = Field(
         None, ge=1, description="in-flight cap on /rest requests; above it: 429 (None = no cap)"
     )
@@ -62,6 +89,20 @@ class SandboxConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown endpoint(s) {unknown}; known: {list(ENDPOINTS)}")
         return names
+
+    def draws_extra_faults(self) -> bool:
+        """Whether any fault beyond the original six is on (they draw from a second RNG)."""
+        return any(
+            rate > 0
+            for rate in (
+                self.late_commit_rate,
+                self.error_envelope_rate,
+                self.error_envelope_after_commit_rate,
+                self.query_ignore_filter_rate,
+                self.query_short_page_rate,
+                self.query_no_total_rate,
+            )
+        )
 
     def public_dict(self) -> dict[str, object]:
         """The config as JSON-able data, token values left out (they never leave the process)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import os
 import shutil
@@ -59,6 +60,14 @@ class StoredOrder:
     create_no: int
     doc: dict[str, Any]
     summary: bytes | None = None  # cached `/_sandbox/orders` entry; dropped when the order changes
+    #: (modifyTime, doc) of recent versions, kept only while the query lags (`query_lag_s`)
+    history: list[tuple[int, dict[str, Any]]] | None = None
+
+    def remember(self) -> None:
+        """Keep a copy of this version: a lagging query may show it after the next change."""
+        if self.history is None:
+            self.history = []
+        self.history.append((self.doc["modifyTime"], copy.deepcopy(self.doc)))
 
 
 @dataclass
