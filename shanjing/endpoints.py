@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["API_PREFIX", "ENDPOINTS", "METHODS", "RESEND_SAFE"]
+__all__ = ["API_PREFIX", "ENDPOINTS", "METHODS", "REJECTIONS", "RESEND_SAFE", "is_rejection"]
 
 API_PREFIX = "/rest/taobao-global"
 
@@ -36,3 +36,27 @@ METHODS: Mapping[str, str] = MappingProxyType(
 #: error may be retried. The refresh rotates tokens, but a lost refresh answer leaves only a dead
 #: refresh token, which a resend reports as ReauthorizationRequired: never worse than giving up.
 RESEND_SAFE: frozenset[str] = frozenset({"refresh", "product", "render", "query"})
+
+_BAD_PARAMETER = frozenset({"INVALID_PARAMETER", "ORDER_LINE_LIST_MALFORMED", "RECEIVER_MISSING"})
+_NOT_BUYABLE = frozenset({"ITEM_NOT_FOUND", "ITEM_NOT_IN_POOL", "SKU_NOT_FOUND", "SKU_UNAVAILABLE"})
+
+#: The documented business rejections of each endpoint: a `success=false` answer with one of these
+#: codes means the API understood the request and refused it, nothing done (`BusinessError`).
+#: Any other code (gateway timeouts, "system busy", codes nobody documented) proves nothing and
+#: raises `GatewayError`. This is an assumption, not a catalogue: Shanjing publishes no error
+#: codes (shanjing-api.md, open question 4); the codes are the sandbox's (wire-contract.md), so
+#: a real rejection spelt differently is read as "unknown" and reconciled, never as "not created".
+REJECTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "product": frozenset({"INVALID_PARAMETER", "ITEM_NOT_FOUND", "ITEM_NOT_IN_POOL"}),
+        "render": _BAD_PARAMETER | _NOT_BUYABLE,
+        "create": _BAD_PARAMETER | _NOT_BUYABLE,
+        "cancel": frozenset({"INVALID_PARAMETER", "PURCHASE_NOT_FOUND", "CANCEL_NOT_ALLOWED"}),
+        "query": frozenset({"INVALID_PARAMETER"}),
+    }
+)
+
+
+def is_rejection(endpoint: str, code: str) -> bool:
+    """Whether `code` is a documented business rejection of `endpoint` (nothing was done)."""
+    return code in REJECTIONS.get(endpoint, frozenset())

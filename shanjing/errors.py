@@ -6,7 +6,9 @@ ShanjingError(endpoint, request_id, message)              # base
 │   └── MalformedResponseError                              # 200 we could not read: possibly processed
 ├── HTTPStatusError(status_code: int, retryable: bool)
 │   └── RateLimitedError(retry_after: float | None)         # 429; never processed
-├── BusinessError(code: str, message: str)                  # success=false (HTTP 200)
+├── BusinessError(code: str, message: str)                  # documented rejection (HTTP 200): nothing done
+├── GatewayError(code: str, message: str)                   # any other success=false: possibly processed
+├── IncompleteLookupError(reason: str)                      # a lookup whose answer cannot be trusted
 └── AuthError                                               # token invalid and refresh did not help
     └── ReauthorizationRequired                             # refresh token expired/invalid: fatal
 ```
@@ -16,9 +18,13 @@ What each one tells the submit stage about a create:
 - `TransportError.possibly_received` is True unless the client proved the request never left
   (connection refused/unresolvable/not opened in time, or a failure before the transport was
   called). True means the outcome is *unknown*: reconcile with the order query before resending.
-- `RateLimitedError`, `AuthError` and `BusinessError` prove nothing was created.
-- `HTTPStatusError` (5xx) on a create is treated as unknown too: a gateway may fail after the
-  upstream committed.
+- `RateLimitedError`, `AuthError` and `BusinessError` prove nothing was created. A
+  `BusinessError` is raised only for the documented rejections of that endpoint
+  (`shanjing.endpoints.REJECTIONS`).
+- `HTTPStatusError` (5xx) and `GatewayError` on a create are unknown too: a gateway may fail (or
+  answer "system busy", "service timeout", an unknown code) after the upstream committed.
+- `IncompleteLookupError` (from `find_by_outer_id` and the other complete-or-raise lookups) means
+  the lookup failed: neither "found" nor "absent" may be concluded from it.
 
 Every error carries the endpoint name and the request id (the server's `X-Request-Id`, or the
 id the client generated) and never a token: messages are built from redacted text only.
@@ -35,7 +41,9 @@ from schemas.errors import UserError
 __all__ = [
     "AuthError",
     "BusinessError",
+    "GatewayError",
     "HTTPStatusError",
+    "IncompleteLookupError",
     "MalformedResponseError",
     "RateLimitedError",
     "ReauthorizationRequired",
@@ -173,6 +181,42 @@ class BusinessError(ShanjingError):
 
     def _extra(self) -> dict[str, Any]:
         return {"code": self.code, "fail_items": self.fail_items}
+
+
+class GatewayError(ShanjingError):
+    """`success=false` in an HTTP 200 body with a code that is no documented business rejection of
+    the endpoint (a gateway timeout, "system busy", an unknown code): the work may have been done.
+
+    Retried like a 5xx where a resend is safe; on create and cancel raised at once, outcome
+    unknown.
+    """
+
+    def __init__(self, endpoint: str, request_id: str | None, message: str, *, code: str) -> None:
+        super().__init__(endpoint, request_id, message)
+        self.code = code
+
+    def __str__(self) -> str:
+        rid = f" [request {self.request_id}]" if self.request_id else ""
+        return f"{self.endpoint}: {self.code}: {self.message}{rid}"
+
+    def _extra(self) -> dict[str, Any]:
+        return {"code": self.code}
+
+
+class IncompleteLookupError(ShanjingError):
+    """A paged lookup whose answer is not complete and filtered, so absence cannot be concluded.
+
+    `reason` is one of `FILTER_IGNORED` (an order without, or with another, value of the filter),
+    `NO_TOTAL`, `SHORT_PAGE` (pages ended before the total, or the total moved while paging),
+    `PAGE_CAP`.
+    """
+
+    def __init__(self, endpoint: str, request_id: str | None, message: str, *, reason: str) -> None:
+        super().__init__(endpoint, request_id, message)
+        self.reason = reason
+
+    def _extra(self) -> dict[str, Any]:
+        return {"reason": self.reason}
 
 
 class AuthError(ShanjingError):

@@ -481,7 +481,7 @@ class OrderQueryPage(WireModel):
         "purchase_orders": "orders",
     }
 
-    total: Count = 0
+    total: Count | None = None  # None: the answer left `resultsTotal` out
     page_no: Count = 1
     page_size: Count = 0
     orders: list[PurchaseOrder] = Field(default_factory=list)

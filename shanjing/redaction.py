@@ -6,6 +6,7 @@ into some exception messages, so any text that may hold a URL goes through `reda
 
 from __future__ import annotations
 
+import logging
 import re
 
 _SECRET_PARAM = re.compile(r"((?:^|[?&\s\"'])[A-Za-z_]*token[A-Za-z_]*=)[^&\s\"']*", re.IGNORECASE)
@@ -23,3 +24,24 @@ def mask(value: str | None, keep: int = 1) -> str:
     if not value:
         return ""
     return value[:keep] + "***"
+
+
+class _RedactTokens(logging.Filter):
+    """httpx logs every request URL at INFO; the refresh URL carries the refresh token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token" in message.lower() or "bearer" in message.lower():
+            record.msg, record.args = redact(message), None
+        return True
+
+
+_REDACT_FILTER = _RedactTokens()
+
+
+def install_log_redaction() -> None:
+    """Add the token filter to the httpx/httpcore loggers (once)."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if _REDACT_FILTER not in logger.filters:
+            logger.addFilter(_REDACT_FILTER)

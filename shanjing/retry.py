@@ -8,7 +8,8 @@ Resending is safe only when the first attempt cannot have changed anything remot
 | auth rejection (token invalid/expired) | refresh once, retry once     | refresh once, retry once |
 | 5xx                                    | retry, backoff + jitter      | raise at once          |
 | transport error (any)                  | retry, backoff + jitter      | raise at once          |
-| business error (success=false)         | raise                        | raise                  |
+| documented rejection (BusinessError)   | raise                        | raise                  |
+| other success=false (GatewayError)     | retry, backoff + jitter      | raise at once          |
 
 A 429 pauses every new send of the client (`RateGate`) until the Retry-After instant, and halves
 the optional shared rate (`AdaptiveRateLimiter`), which then climbs back linearly.

@@ -16,7 +16,9 @@ from shanjing import (
     AuthError,
     BusinessError,
     CreateOrderRequest,
+    GatewayError,
     HTTPStatusError,
+    IncompleteLookupError,
     MalformedResponseError,
     OrderLine,
     RateLimitedError,
@@ -166,17 +168,28 @@ async def test_create_body_and_result(make_client) -> None:
     assert result.orders[0].lines[0].sub_purchase_order_id == "2912066688476065753"
 
 
-async def test_create_with_data_success_false_and_no_orders_is_a_business_error(
-    make_client,
+@pytest.mark.parametrize(
+    ("inner", "error", "code"),
+    [
+        ({"errorCode": "SKU_UNAVAILABLE", "errorMessage": "nothing created"}, BusinessError, None),
+        ({"errorCode": "PARTIAL", "errorMessage": "nothing created"}, GatewayError, None),
+        ({"errorMessage": "nothing created"}, GatewayError, "UNKNOWN"),
+    ],
+)
+async def test_create_with_data_success_false_and_no_orders(
+    make_client, inner: dict, error: type, code: str | None
 ) -> None:
+    """Only a documented rejection proves nothing was created; any other inner failure is
+    unknown (GatewayError), like the same code in the outer envelope."""
+
     def handler(request: httpx.Request) -> httpx.Response:
-        data = {"success": False, "errorCode": "PARTIAL", "errorMessage": "nothing created"}
-        return httpx.Response(200, json=envelope(data))
+        return httpx.Response(200, json=envelope({"success": False, **inner}))
 
     async with make_client(handler) as client:
-        with pytest.raises(BusinessError, match="nothing created") as info:
+        with pytest.raises(error, match="nothing created") as info:
             await client.create_order(create_request())
-    assert info.value.code == "PARTIAL"
+    assert info.value.code == (code or inner["errorCode"])
+    assert client.stats.requests["create"] == 1
 
 
 async def test_cancel_and_query_wire_format(make_client) -> None:
@@ -212,32 +225,81 @@ async def test_cancel_and_query_wire_format(make_client) -> None:
     )
 
 
-async def test_find_by_outer_id_reads_every_page_and_filters(make_client) -> None:
-    orders = [{"purchaseId": 1000 + i, "outerPurchaseId": "PS-9"} for i in range(120)]
-    orders.insert(7, {"purchaseId": 5, "outerPurchaseId": "PS-other"})  # server ignored filter
+def _paged(orders: list[dict], total: int | None = None, short: int | None = None):
+    """A query handler paging over `orders` (optionally without total, or with a short page 1)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         page, size = int(request.url.params["page_no"]), int(request.url.params["page_size"])
         chunk = orders[(page - 1) * size : page * size]
-        return httpx.Response(
-            200, json=envelope({"resultsTotal": len(orders), "purchaseOrders": chunk})
-        )
+        if short is not None and page == 1:
+            chunk = chunk[:short]
+        data: dict = {"purchaseOrders": chunk, "pageNo": page, "pageSize": size}
+        if total is not None:
+            data["resultsTotal"] = total
+        return httpx.Response(200, json=envelope(data))
 
-    async with make_client(handler) as client:
+    return handler
+
+
+async def test_find_by_outer_id_reads_every_page(make_client) -> None:
+    orders = [{"purchaseId": 1000 + i, "outerPurchaseId": "PS-9"} for i in range(120)]
+    async with make_client(_paged(orders, total=120)) as client:
         found = await client.find_by_outer_id("PS-9")
     assert [o.purchase_id for o in found] == [str(1000 + i) for i in range(120)]
     assert client.stats.requests["query"] == 3
 
 
-async def test_find_by_outer_id_refuses_orders_without_outer_id(make_client) -> None:
+async def test_find_by_outer_id_absent_only_from_a_complete_empty_answer(make_client) -> None:
+    async with make_client(_paged([], total=0)) as client:
+        assert await client.find_by_outer_id("PS-9") == []
+
+
+@pytest.mark.parametrize(
+    ("orders", "total", "short", "reason"),
+    [
+        # the server ignored the filter: another outer id, or none at all
+        ([{"purchaseId": 1, "outerPurchaseId": "PS-other"}], 1, None, "FILTER_IGNORED"),
+        ([{"purchaseId": 1}], 1, None, "FILTER_IGNORED"),
+        # no total: absence cannot be told from a truncated answer
+        ([], None, None, "NO_TOTAL"),
+        ([{"purchaseId": 1, "outerPurchaseId": "PS-9"}], None, None, "NO_TOTAL"),
+        # a short page while the total says more remain
+        ([{"purchaseId": i, "outerPurchaseId": "PS-9"} for i in range(60)], 60, 30, "SHORT_PAGE"),
+        # the pages end before the total is reached
+        ([{"purchaseId": 1, "outerPurchaseId": "PS-9"}], 3, None, "SHORT_PAGE"),
+        ([], 2, None, "SHORT_PAGE"),
+    ],
+)
+async def test_find_by_outer_id_raises_on_an_answer_it_cannot_trust(
+    make_client, orders: list, total: int | None, short: int | None, reason: str
+) -> None:
+    async with make_client(_paged(orders, total=total, short=short)) as client:
+        with pytest.raises(IncompleteLookupError) as info:
+            await client.find_by_outer_id("PS-9")
+    assert info.value.reason == reason and info.value.endpoint == "query"
+    assert info.value.request_id and "PS-9" in str(info.value)
+
+
+async def test_find_by_outer_id_raises_at_the_page_cap(make_client) -> None:
+    orders = [{"purchaseId": i, "outerPurchaseId": "PS-9"} for i in range(150)]
+    async with make_client(_paged(orders, total=150)) as client:
+        with pytest.raises(IncompleteLookupError) as info:
+            await client.find_by_outer_id("PS-9", max_pages=2)
+    assert info.value.reason == "PAGE_CAP" and client.stats.requests["query"] == 2
+
+
+async def test_find_by_outer_id_raises_when_the_total_moves_while_paging(make_client) -> None:
+    orders = [{"purchaseId": i, "outerPurchaseId": "PS-9"} for i in range(60)]
+    calls = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, json=envelope({"resultsTotal": 1, "purchaseOrders": [{"purchaseId": 1}]})
-        )
+        calls.append(1)
+        return _paged(orders, total=60 + len(calls))(request)
 
     async with make_client(handler) as client:
-        with pytest.raises(MalformedResponseError, match="no outer_purchase_id"):
+        with pytest.raises(IncompleteLookupError, match="moved") as info:
             await client.find_by_outer_id("PS-9")
+    assert info.value.reason == "SHORT_PAGE"
 
 
 # --- retries ---------------------------------------------------------------------------------
@@ -532,6 +594,8 @@ def test_errors_pickle_with_their_attributes() -> None:
         HTTPStatusError("create", "r", "m", status_code=502, retryable=False),
         RateLimitedError("create", None, "m", retry_after=1.5),
         BusinessError("create", "r", "m", code="SKU_UNAVAILABLE"),
+        GatewayError("create", "r", "m", code="SYSTEM_BUSY"),
+        IncompleteLookupError("query", "r", "m", reason="NO_TOTAL"),
         ReauthorizationRequired("refresh", "r"),
         MalformedResponseError("query", "r", "m"),
     ]

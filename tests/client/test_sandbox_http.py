@@ -6,23 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from sandbox.catalog import TB, get_catalog
 from sandbox.config import SandboxConfig
 from sandbox.server import SandboxHandle, start_in_thread
-from sandbox.testing import AsyncSandboxControl
 from shanjing import (
-    Address,
     BusinessError,
     CreateOrderRequest,
     HTTPStatusError,
     OrderLine,
-    Product,
     ReauthorizationRequired,
     RenderItem,
     ShanjingClient,
@@ -34,25 +29,15 @@ from shanjing import (
 )
 
 from .conftest import assert_no_secret, error_texts
-
-TB_ITEM, CBU_ITEM = "718293045561", "554456348334"
-RECEIVER = Address(
-    name="Siti Aminah",
-    phone="60123456789",
-    country="Malaysia",
-    state="Perak",
-    city="Ipoh",
-    address="12 Jalan Bunga",
-    zip="30000",
-)
-WAREHOUSE = Address(
-    name="仓库",
-    mobile_phone="15432456575",
-    country="中国",
-    state="浙江省",
-    city="杭州市",
-    district="余杭区",
-    address="小王新村",
+from .live import (
+    CBU_ITEM,
+    RECEIVER,
+    TB_ITEM,
+    WAREHOUSE,
+    connect,
+    control,
+    heal_after_first_retry,
+    order_for,
 )
 
 
@@ -66,22 +51,6 @@ def sbx() -> Iterator[SandboxHandle]:
 @pytest.fixture(autouse=True)
 def clean(sbx: SandboxHandle) -> None:
     sbx.control.reset(config=True)
-
-
-@asynccontextmanager
-async def connect(sbx: SandboxHandle, **kwargs: Any) -> AsyncIterator[ShanjingClient]:
-    tokens = TokenManager(StaticTokenStore(sbx.access_token, sbx.refresh_token))
-    async with ShanjingClient(sbx.base_url, tokens, **kwargs) as client:
-        yield client
-
-
-@asynccontextmanager
-async def control(sbx: SandboxHandle) -> AsyncIterator[AsyncSandboxControl]:
-    ctl = AsyncSandboxControl(sbx.base_url)
-    try:
-        yield ctl
-    finally:
-        await ctl.aclose()
 
 
 class RecordingStore(StaticTokenStore):
@@ -119,33 +88,6 @@ def big_id_skus() -> list[tuple[str, str, str]]:
                 found.append((str(item.item_id), str(sku.sku_id), str(sku.mp_sku_id)))
     assert len(found) >= 3
     return found
-
-
-def order_for(
-    product: Product, outer: str, quantity: int = 1, n_skus: int = 1
-) -> CreateOrderRequest:
-    lines = [
-        OrderLine(
-            mp_id=product.mp_id,
-            mp_sku_id=sku.mp_sku_id,
-            product_id=product.item_id,
-            order_line_no=str(no),
-            quantity=quantity,
-            price=sku.price,
-            title=product.title,
-        )
-        for no, sku in enumerate(product.skus[:n_skus], start=1)
-    ]
-    amount = sum(line.price * line.quantity for line in lines)
-    return CreateOrderRequest(
-        outer_purchase_id=outer,
-        purchase_amount=amount,
-        seller_order_number="212345678901234",
-        order_source="lazada",
-        lines=lines,
-        receiver=RECEIVER,
-        warehouse=WAREHOUSE,
-    )
 
 
 @pytest.mark.parametrize(
@@ -316,21 +258,11 @@ async def test_429_is_retried_honouring_retry_after_then_succeeds(sbx: SandboxHa
     assert stats["duplicate_outer_ids"] == 0
 
 
-async def _flip_after_first_fault(
-    sbx: SandboxHandle, client: ShanjingClient, **restore: Any
-) -> None:
-    """Let the first attempt fail, then heal the sandbox before the backoff ends."""
-    async with control(sbx) as ctl:
-        while client.stats.retries == 0:
-            await asyncio.sleep(0.002)
-        await ctl.set_config(**restore)
-
-
 async def test_5xx_on_get_and_render_is_retried(sbx: SandboxHandle) -> None:
     async with connect(sbx) as client:
         sbx.control.set_config(error_5xx_rate=1.0)
         task = asyncio.create_task(client.get_product(TB_ITEM))
-        await _flip_after_first_fault(sbx, client, error_5xx_rate=0.0)
+        await heal_after_first_retry(sbx, client, error_5xx_rate=0.0)
         product = await task
     assert product.mp_id and client.stats.retries >= 1
     assert sum(v for k, v in client.stats.http_status.items() if k >= 500) >= 1
@@ -355,7 +287,7 @@ async def test_reset_on_get_is_retried_and_on_create_is_raised(sbx: SandboxHandl
         assert info.value.possibly_received is True  # a reset may follow a processed request
         assert client.stats.requests["create"] == 1
         task = asyncio.create_task(client.get_product(TB_ITEM))
-        await _flip_after_first_fault(sbx, client, reset_rate=0.0)
+        await heal_after_first_retry(sbx, client, reset_rate=0.0)
         assert (await task).mp_id == product.mp_id
 
 
