@@ -7,6 +7,7 @@
 | `sandbox.products` | product/get and render (read-only, over the catalog) |
 | `sandbox.orders` | create and cancel (validated, then committed by the pipeline) |
 | `sandbox.query` | the order query and its faults |
+| `sandbox.lifecycle` | statuses over the simulated clock: payment wait, auto-close, shipping, cancel |
 | `sandbox.tokens` | tokens and the refresh endpoint |
 | `sandbox.control` | the `/_sandbox/...` control endpoints |
 | `sandbox.state` | what one sandbox holds: config, store, clock, counters, RNGs |
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox import orders, products, query, tokens
+from sandbox import lifecycle, orders, products, query, tokens
 from sandbox.config import SandboxConfig
 from sandbox.control import Control
 from sandbox.pipeline import Handler, Pipeline
@@ -47,6 +48,8 @@ def build_app(config: SandboxConfig) -> web.Application:
 
     async def open_store(app: web.Application) -> None:
         state.store = OrderStore(config.db_path)
+        for order in state.store.orders.values():  # changes still due after a restart
+            lifecycle.schedule(state, order)
 
     async def close_store(app: web.Application) -> None:
         state.cancel_late_commits()  # a stopped backend never commits them

@@ -63,6 +63,18 @@ class SandboxConfig(BaseModel):
     query_lag_s: float = Field(
         0.0, ge=0, description="a change shows in the order query this long after its commit"
     )
+    auto_close_s: float = Field(
+        86_400.0, gt=0, description="unpaid orders close this long after creation (sim. clock)"
+    )
+    ship_delay_s: float = Field(
+        86_400.0, ge=0, description="a paid order ships this long after payment (sim. clock)"
+    )
+    cancel_delay_s: float = Field(
+        5.0, ge=0, description="an accepted cancel takes effect this much later (sim. clock)"
+    )
+    building_s: float = Field(
+        0.0, ge=0, description="a new order shows BULIDING this long first (0: never)"
+    )
     max_inflight: int | None = Field(
         None, ge=1, description="in-flight cap on /rest requests; above it: 429 (None = no cap)"
     )

@@ -2,7 +2,9 @@
 
 Each handler validates the request and returns the work as a `Commit` (see `sandbox.pipeline`),
 so the fault pipeline decides when it happens: now, after the client gave up (late commit), or
-before an answer that proves nothing (lost response, error envelope after commit).
+before an answer that proves nothing (lost response, error envelope after commit). What happens
+to an order after that (payment wait, auto-close, shipping, the asynchronous cancel) is
+`sandbox.lifecycle`.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox import lifecycle
 from sandbox.catalog import Item, Sku
+from sandbox.lifecycle import BUILDING, SHIPPED, WAIT_PAY, ms
 from sandbox.pipeline import Commit
 from sandbox.products import check_lines, unavailable_reason
 from sandbox.state import SandboxState
 from sandbox.store import StoredOrder, mix64
 from sandbox.wire import Rejection, check_address, json_body, parse_id, parse_line_list
 
-DAY_MS = 86_400_000
 CANCEL_OK = {"success": True, "errorCode": None, "errorMsg": None}
 
 
@@ -65,6 +68,8 @@ async def create(s: SandboxState, request: web.Request) -> dict[str, Any] | Comm
 
     async def commit() -> dict[str, Any]:
         stored = _store_orders(s, outer, list(groups.values()), extra)
+        for order in stored:
+            lifecycle.schedule(s, order)
         await store.commit()
         s.stats.n["creates_committed"] += 1
         s.stats.n["purchase_orders_committed"] += len(stored)
@@ -84,6 +89,9 @@ def _store_orders(
     create_no = store.next_create_no()
     seed = s.config.seed
     now = s.clock.now_ms()
+    close_at = now + ms(s.config.auto_close_s)
+    building = ms(s.config.building_s)
+    status = BUILDING if building else WAIT_PAY
     pay_url = f"https://sandbox.invalid/pay/{mix64(create_no, seed):016x}"
     stored = []
     for group in groups:
@@ -100,10 +108,13 @@ def _store_orders(
                     "skuId": mp_sku,
                     "title": title if isinstance(title, str) and title else item.title,
                     "quantity": qty,
-                    "status": "WAIT_BUYER_P",
+                    "status": status,
                     "closeReason": None,
                     "purchaseAmount": sku.promotion_price * qty,
                     "purchaseCurrency": "CNY",
+                    "closeTimeWithoutPayment": close_at,
+                    "refundStatus": 0,
+                    "logisticOrders": [],
                     "orderLineNo": line["orderLineNo"],
                 }
             )
@@ -113,7 +124,7 @@ def _store_orders(
             "outerPurchaseId": outer,
             "sellerOrderNumber": extra["sellerOrderNumber"],
             "orderSource": extra["orderSource"],
-            "status": "WAIT_BUYER_P",
+            "status": status,
             "supplierNick": sup.nick,
             "sourceMarket": group[0][1].market,
             "purchaseAmount": total,
@@ -122,12 +133,15 @@ def _store_orders(
             "payCurrency": "CNY",
             "createdTime": now,
             "modifyTime": now,
-            "nextCloseTimeWithoutPayment": now + DAY_MS,
+            "payTime": None,
+            "nextCloseTimeWithoutPayment": close_at,
             "paymentUrl": pay_url,
             "receiver": extra["receiver"],
             "deliveryFee": sup.delivery_fee,
             "subPurchaseOrders": subs,
         }
+        if building:
+            doc["_buildUntil"] = now + building
         order = store.add(doc, create_no)
         s.changed(order, new=True)
         stored.append(order)
@@ -149,27 +163,27 @@ async def cancel(s: SandboxState, request: web.Request) -> Commit:
     reason = body.get("cancel_reason")
     if not isinstance(reason, str) or not reason.strip():
         raise Rejection("INVALID_PARAMETER", "cancel_reason must be a non-empty string")
+    lifecycle.advance(s)  # judge the cancel on the order as it is now
     store = s.orders
     order = store.orders.get(pid)
     if order is None:
         raise Rejection("PURCHASE_NOT_FOUND", f"purchase {pid} not found")
     subs = order.doc["subPurchaseOrders"]
-    known = {sub["subPurchaseOrderId"] for sub in subs}
+    known = {sub["subPurchaseOrderId"]: sub for sub in subs}
     missing = [w for w in wanted if w not in known]
     if missing:
         raise Rejection("PURCHASE_NOT_FOUND", f"sub-order {missing[0]} is not in purchase {pid}")
-    targets = set(wanted) if wanted else known
+    targets = [known[w] for w in wanted] if wanted else subs
+    shipped = [sub["subPurchaseOrderId"] for sub in targets if sub["status"] == SHIPPED]
+    if shipped:
+        raise Rejection(
+            "CANCEL_NOT_ALLOWED", f"sub-order {shipped[0]} has shipped: it cannot be cancelled"
+        )
 
     async def commit() -> dict[str, Any]:
-        for sub in subs:
-            if sub["subPurchaseOrderId"] in targets and sub["status"] != "TRADE_CLOSED":
-                sub["status"] = "TRADE_CLOSED"
-                sub["closeReason"] = reason
-        if all(sub["status"] == "TRADE_CLOSED" for sub in subs):
-            order.doc["status"] = "TRADE_CLOSED"
-        order.doc["modifyTime"] = s.clock.now_ms()
-        s.changed(order)
-        await store.commit()
+        if any(sub["status"] != lifecycle.CLOSED for sub in targets):  # closed ones: a no-op
+            lifecycle.request_cancel(s, order, wanted, reason)
+            await store.commit()
         s.stats.n["cancels_committed"] += 1
         return dict(CANCEL_OK)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.lifecycle import advance
 from sandbox.pipeline import NO_QUERY_FAULTS, QUERY_FAULTS
 from sandbox.state import SandboxState
 from sandbox.store import StoredOrder
@@ -67,6 +68,8 @@ async def query(s: SandboxState, request: web.Request) -> dict[str, Any]:
         if not isinstance(ids, list):
             raise Rejection("INVALID_PARAMETER", "purchase_ids must be a JSON array")
         wanted = dict.fromkeys(parse_id(x, "purchase_ids[]") for x in ids)
+    if advance(s):  # statuses due by now first, so the filters see them
+        await store.commit()
     faults = request.get(QUERY_FAULTS, NO_QUERY_FAULTS)
     if faults.ignore_filter:
         s.stats.n["query_filters_ignored"] += 1

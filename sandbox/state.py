@@ -10,6 +10,7 @@ from typing import Any
 
 from sandbox.catalog import Catalog, get_catalog
 from sandbox.config import STARTUP_ONLY, SandboxConfig
+from sandbox.lifecycle import Schedule
 from sandbox.store import OrderStore, StoredOrder
 from sandbox.tokens import Tokens
 
@@ -30,6 +31,20 @@ class Clock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
+    def move(self, *, advance_s: float | None = None, offset_s: float | None = None) -> None:
+        """Move forward by `advance_s`, or to `offset_s` ahead of real time; never back."""
+        if (advance_s is None) == (offset_s is None):
+            raise ValueError("give one of advance_s or offset_s")
+        if offset_s is not None:
+            target = round(offset_s * 1000)
+        else:
+            target = self.offset_ms + round(float(advance_s or 0) * 1000)
+        if target < self.offset_ms:
+            raise ValueError(
+                f"the clock only moves forward (offset {self.offset_ms / 1000:g} s now)"
+            )
+        self.offset_ms = target
+
     def as_dict(self) -> dict[str, Any]:
         return {"now_ms": self.now_ms(), "offset_s": self.offset_ms / 1000}
 
@@ -44,7 +59,7 @@ class Stats:
         self.n: Counter[str] = Counter()
         self.max_inflight_seen = 0
 
-    def as_dict(self, inflight: int, store: OrderStore) -> dict[str, Any]:
+    def as_dict(self, inflight: int, store: OrderStore, clock: Clock) -> dict[str, Any]:
         n = self.n
         # an outer id created more than once has orders from more than one create call
         creates_per_outer = (
@@ -70,6 +85,11 @@ class Stats:
             "purchase_orders_committed": n["purchase_orders_committed"],
             "creates_deduplicated": n["creates_deduplicated"],
             "cancels_committed": n["cancels_committed"],
+            "cancels_applied": n["cancels_applied"],
+            "cancels_too_late": n["cancels_too_late"],
+            "payments": n["payments"],
+            "shipments": n["shipments"],
+            "auto_closed": n["auto_closed"],
             "business_rejections": sum(self.rejections.values()),
             "rejections_by_code": dict(self.rejections),
             "auth_failures": n["auth_failures"],
@@ -80,6 +100,7 @@ class Stats:
             "orders_stored": len(store.orders),
             "outer_ids_stored": len(store.by_outer),
             "duplicate_outer_ids": sum(1 for c in creates_per_outer if c > 1),
+            "clock": clock.as_dict(),
         }
 
 
@@ -94,6 +115,7 @@ class SandboxState:
         self.store: OrderStore | None = None
         self.stats = Stats()
         self.clock = Clock()
+        self.schedule = Schedule()
         self.rng = random.Random(config.seed)
         self.rng_extra = random.Random(config.seed ^ _EXTRA_SEED)
         # request ids: not the fault RNG (keeps fault draws reproducible), and not os.urandom,
@@ -130,6 +152,7 @@ class SandboxState:
             self.extra_faults = self.config.draws_extra_faults()
         self.cancel_late_commits()
         await self.orders.clear()
+        self.schedule.clear()
         self.stats = Stats()
         self.clock = Clock()
         self._seed(self.config.seed)

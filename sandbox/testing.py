@@ -106,6 +106,29 @@ class SandboxControl:
         """Clear orders and counters, restore the initial tokens (and the config if asked)."""
         self._post("/_sandbox/reset", {"config": config})
 
+    def clock(self) -> dict[str, Any]:
+        """The sandbox's clock: `now_ms` (epoch ms) and `offset_s` ahead of real time."""
+        return self._get("/_sandbox/clock")
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the clock forward; every status change due by then happens (ValueError if < 0)."""
+        return self._post("/_sandbox/clock", {"advance_s": seconds})
+
+    def set_clock_offset(self, seconds: float) -> dict[str, Any]:
+        """Put the clock `seconds` ahead of real time (never back: ValueError)."""
+        return self._post("/_sandbox/clock", {"offset_s": seconds})
+
+    def pay(self, purchase_ids: list[str]) -> list[str]:
+        """Pay purchases awaiting payment (all or none: ValueError); returns the ids paid."""
+        return self._post("/_sandbox/pay", {"purchase_ids": list(purchase_ids)})["paid"]
+
+    def set_refund_status(self, sub_purchase_order_id: str, refund_status: int) -> None:
+        """Set a sub-order's `refundStatus` (upstream codes: 0, 10, 20, 30, 100, -10, -20)."""
+        self._post(
+            "/_sandbox/refund",
+            {"sub_purchase_order_id": sub_purchase_order_id, "refund_status": refund_status},
+        )
+
     def close(self) -> None:
         self._http.close()
 
@@ -146,6 +169,24 @@ class AsyncSandboxControl:
 
     async def reset(self, config: bool = False) -> None:
         await self._post("/_sandbox/reset", {"config": config})
+
+    async def clock(self) -> dict[str, Any]:
+        return await self._get("/_sandbox/clock")
+
+    async def advance_clock(self, seconds: float) -> dict[str, Any]:
+        return await self._post("/_sandbox/clock", {"advance_s": seconds})
+
+    async def set_clock_offset(self, seconds: float) -> dict[str, Any]:
+        return await self._post("/_sandbox/clock", {"offset_s": seconds})
+
+    async def pay(self, purchase_ids: list[str]) -> list[str]:
+        return (await self._post("/_sandbox/pay", {"purchase_ids": list(purchase_ids)}))["paid"]
+
+    async def set_refund_status(self, sub_purchase_order_id: str, refund_status: int) -> None:
+        await self._post(
+            "/_sandbox/refund",
+            {"sub_purchase_order_id": sub_purchase_order_id, "refund_status": refund_status},
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

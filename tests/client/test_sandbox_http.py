@@ -125,12 +125,14 @@ async def test_every_endpoint(sbx: SandboxHandle, key_style: str, success_as_str
 
         first_sub = order.lines[0].sub_purchase_order_id
         await client.cancel_order(order.purchase_id, [first_sub or ""], reason="测试取消")
+        sbx.control.advance_clock(5)  # the cancel is asynchronous
         page = await client.query_orders(purchase_ids=[order.purchase_id])
         subs = {s.sub_purchase_order_id: s for s in page.orders[0].sub_orders}
         assert (
             subs[first_sub].status == "TRADE_CLOSED" and subs[first_sub].close_reason == "测试取消"
         )
         await client.cancel_order(order.purchase_id)
+        sbx.control.advance_clock(5)
         closed = await client.query_orders(
             outer_purchase_id=created.outer_purchase_id, status="TRADE_CLOSED"
         )

@@ -183,12 +183,15 @@ def test_cancel_closes_sub_orders_then_the_order(api: Api, control: SandboxContr
         "errorCode": None,
         "errorMsg": None,
     }
+    assert current()["subPurchaseOrders"][0]["status"] == "WAIT_BUYER_P"  # accepted, not done
+    control.advance_clock(5)  # cancel_delay_s
     now = current()
     assert now["status"] == "WAIT_BUYER_P" and now["modifyTime"] >= before
     subs = {s["subPurchaseOrderId"]: s for s in now["subPurchaseOrders"]}
     assert subs[first]["status"] == "TRADE_CLOSED" and subs[first]["closeReason"] == "不想采购了"
     assert subs[second]["status"] == "WAIT_BUYER_P"
     assert cancel(None, "all")["success"] is True
+    control.advance_clock(5)
     final = current()
     assert final["status"] == "TRADE_CLOSED"
     reasons = {s["subPurchaseOrderId"]: s["closeReason"] for s in final["subPurchaseOrders"]}
