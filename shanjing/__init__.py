@@ -24,6 +24,7 @@ from shanjing.models import (
     CreatedOrder,
     CreateOrderRequest,
     CreateResult,
+    LogisticOrder,
     Money,
     OrderLine,
     OrderQueryPage,
@@ -39,10 +40,12 @@ from shanjing.models import (
     TokenInfo,
     UnavailableSku,
 )
+from shanjing.purchases import PURCHASE_STATUSES
 
 __all__ = [
     "API_PREFIX",
     "ENDPOINTS",
+    "PURCHASE_STATUSES",
     "Address",
     "AuthError",
     "BusinessError",
@@ -55,6 +58,7 @@ __all__ = [
     "GatewayError",
     "HTTPStatusError",
     "IncompleteLookupError",
+    "LogisticOrder",
     "MalformedResponseError",
     "Money",
     "OrderLine",

@@ -1,37 +1,38 @@
-"""Typed requests and responses of the Shanjing API.
+"""Typed requests and responses of the Shanjing API (the order query's are `shanjing.purchases`).
 
-The real response spelling is not confirmed (Shanjing examples are camelCase, the upstream is
-snake_case), so every response model normalises keys to snake_case before validation, in every
-nested object, and keeps unknown fields (`extra="allow"`). Ids are `str` everywhere: JSON
-integers are turned into their exact digits, and a float id is refused, because ids exceed 2^53.
-Money is integer fen.
-
-Request models build the wire bodies, including the JSON-string-inside-JSON arrays
-(`order_line_list`, `render_item_List`) whose `itemId`/`skuId`/`productId` must be bare integers
-written digit for digit.
+Responses normalise their keys and keep exact ids (`shanjing.wire`). Request models build the
+wire bodies, including the JSON-string-inside-JSON arrays (`order_line_list`,
+`render_item_List`) whose `itemId`/`skuId`/`productId` must be bare integers written digit for
+digit.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from shanjing.purchases import (
+    LogisticOrder,
+    OrderQueryPage,
+    PurchaseOrder,
+    SubPurchaseOrder,
+)
 from shanjing.redaction import mask
+from shanjing.wire import (
+    Count,
+    DigitId,
+    Fen,
+    Id,
+    OptText,
+    RequestModel,
+    Text,
+    WireModel,
+    parse_bool,
+    snake_key,
+)
 
 __all__ = [
     "Address",
@@ -39,6 +40,7 @@ __all__ = [
     "CreateResult",
     "CreatedLine",
     "CreatedOrder",
+    "LogisticOrder",
     "Money",
     "OrderLine",
     "OrderQueryPage",
@@ -53,125 +55,10 @@ __all__ = [
     "SubPurchaseOrder",
     "TokenInfo",
     "UnavailableSku",
+    "embedded_json",
     "parse_bool",
     "snake_key",
 ]
-
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
-_DIGITS = re.compile(r"\d+")
-
-
-@functools.lru_cache(maxsize=4096)
-def snake_key(key: str) -> str:
-    """`mpSkuId`, `mp_skuId`, `mp_sku_id` → `mp_sku_id`; `user_Id` → `user_id`.
-
-    Cached: responses repeat a few dozen key names, and this runs for every key of every object.
-    """
-    return re.sub(r"_+", "_", _CAMEL_BOUNDARY.sub(r"_\1", key)).lower()
-
-
-def parse_bool(value: Any) -> bool:
-    """`success` arrives as a boolean or, from some upstream paths, as the string "true"/"false"."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"not a boolean: {type(value).__name__}")
-
-
-def _to_id(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("an id must be a string or an integer, not a boolean")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        raise ValueError("an id must never pass through float/decimal (ids exceed 2^53)")
-    return value
-
-
-def _digits_only(value: str) -> str:
-    if not _DIGITS.fullmatch(value):
-        raise ValueError("must be the decimal digits of an integer id")
-    return value
-
-
-def _to_fen(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("an amount must be an integer number of fen, not a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, float):
-        raise ValueError("an amount must be an integer number of fen, never a float")
-    return value
-
-
-def _to_count(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
-        return int(value)
-    return value
-
-
-def _to_text(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _to_opt_text(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Id = Annotated[str, BeforeValidator(_to_id)]
-"""An identifier as its exact decimal text (JSON integers are converted, floats refused)."""
-DigitId = Annotated[str, BeforeValidator(_to_id), AfterValidator(_digits_only)]
-"""An id that is sent as a bare JSON integer, so it must be all digits."""
-Fen = Annotated[int, BeforeValidator(_to_fen)]
-"""Money in integer fen (or cents): never float."""
-Count = Annotated[int, BeforeValidator(_to_count)]
-Text = Annotated[str, BeforeValidator(_to_text)]
-OptText = Annotated[str | None, BeforeValidator(_to_opt_text)]
-
-
-class WireModel(BaseModel):
-    """A response object: keys normalised to snake_case, unknown keys kept."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    #: Normalised wire key → field name, where the domain name differs from the wire name.
-    wire_renames: ClassVar[dict[str, str]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            name = snake_key(key) if isinstance(key, str) else key
-            name = cls.wire_renames.get(name, name)
-            out.setdefault(name, value)
-        return cls._reshape(out)
-
-    @classmethod
-    def _reshape(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """Hook for models whose fields are not one-to-one with wire keys."""
-        return data
-
-
-class RequestModel(BaseModel):
-    """A request built in Python: typos in field names fail instead of vanishing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- product/get -----------------------------------------------------------------------------
@@ -441,50 +328,6 @@ class CreateResult(WireModel):
     outer_purchase_id: OptText = None
     payment_url: OptText = None
     orders: list[CreatedOrder] = Field(default_factory=list)
-
-
-# --- query -----------------------------------------------------------------------------------
-
-
-class SubPurchaseOrder(WireModel):
-    """A line of a supplier order. Match it to our lines by (mp_id, mp_sku_id); the
-    `order_line_no` is a sandbox extra the real API may not send."""
-
-    wire_renames: ClassVar[dict[str, str]] = {"item_id": "mp_id", "sku_id": "mp_sku_id"}
-
-    sub_purchase_order_id: Id
-    mp_id: Id | None = None
-    mp_sku_id: Id | None = None
-    quantity: Count = 0
-    status: Text = ""
-    close_reason: OptText = None
-    order_line_no: OptText = None
-
-
-class PurchaseOrder(WireModel):
-    wire_renames: ClassVar[dict[str, str]] = {"sub_purchase_orders": "sub_orders"}
-
-    purchase_id: Id
-    outer_purchase_id: OptText = None
-    seller_order_number: OptText = None
-    status: Text = ""
-    supplier_nick: Text = ""
-    purchase_amount: Fen | None = None
-    purchase_currency: OptText = None
-    payment_url: OptText = None
-    sub_orders: list[SubPurchaseOrder] = Field(default_factory=list)
-
-
-class OrderQueryPage(WireModel):
-    wire_renames: ClassVar[dict[str, str]] = {
-        "results_total": "total",
-        "purchase_orders": "orders",
-    }
-
-    total: Count | None = None  # None: the answer left `resultsTotal` out
-    page_no: Count = 1
-    page_size: Count = 0
-    orders: list[PurchaseOrder] = Field(default_factory=list)
 
 
 # --- tokens ----------------------------------------------------------------------------------
