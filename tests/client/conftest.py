@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxHandle, start_in_thread
 from shanjing import ShanjingClient, StaticTokenStore, TokenManager
 
 ACCESS = "ACCESS-SECRET-7f3a9c"
@@ -68,3 +70,18 @@ def make_client() -> Iterator[Callable[..., ShanjingClient]]:
         return client
 
     yield make
+
+
+@pytest.fixture(scope="session")
+def sandbox_session() -> Iterator[SandboxHandle]:
+    """One in-thread sandbox for the client tests that talk real HTTP."""
+    handle = start_in_thread(SandboxConfig())
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sbx(sandbox_session: SandboxHandle) -> SandboxHandle:
+    """The shared sandbox with orders, counters, tokens, clock and options reset for this test."""
+    sandbox_session.control.reset(config=True)
+    return sandbox_session

@@ -4,27 +4,13 @@ late commits, and order queries whose answers cannot be trusted."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
-from sandbox.config import SandboxConfig
-from sandbox.server import SandboxHandle, start_in_thread
+from sandbox.server import SandboxHandle
 from shanjing import GatewayError, HTTPStatusError, IncompleteLookupError
 
 from .live import TB_ITEM, connect, heal_after_first_retry, order_for
-
-
-@pytest.fixture(scope="module")
-def sbx() -> Iterator[SandboxHandle]:
-    handle = start_in_thread(SandboxConfig())
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean(sbx: SandboxHandle) -> None:
-    sbx.control.reset(config=True)
 
 
 async def test_error_envelope_on_create_is_a_gateway_error_and_nothing_was_done(

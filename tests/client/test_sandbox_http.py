@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from sandbox.catalog import TB, get_catalog
-from sandbox.config import SandboxConfig
-from sandbox.server import SandboxHandle, start_in_thread
+from sandbox.server import SandboxHandle
 from shanjing import (
     BusinessError,
     CreateOrderRequest,
@@ -39,18 +37,6 @@ from .live import (
     heal_after_first_retry,
     order_for,
 )
-
-
-@pytest.fixture(scope="module")
-def sbx() -> Iterator[SandboxHandle]:
-    handle = start_in_thread(SandboxConfig())
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean(sbx: SandboxHandle) -> None:
-    sbx.control.reset(config=True)
 
 
 class RecordingStore(StaticTokenStore):

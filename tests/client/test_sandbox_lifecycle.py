@@ -4,29 +4,14 @@ cancellation, with the typed models and the complete-or-raise lookups (issue 11)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from sandbox.config import SandboxConfig
-from sandbox.server import SandboxHandle, start_in_thread
+from sandbox.server import SandboxHandle
 from shanjing import BusinessError, IncompleteLookupError, PurchaseOrder, ShanjingClient
 
 from .live import TB_ITEM, connect, order_for
 
 DAY_S = 86_400
-
-
-@pytest.fixture(scope="module")
-def sbx() -> Iterator[SandboxHandle]:
-    handle = start_in_thread(SandboxConfig())
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean(sbx: SandboxHandle) -> None:
-    sbx.control.reset(config=True)
 
 
 async def _create(client: ShanjingClient, outer: str) -> tuple[str, list[str]]:
