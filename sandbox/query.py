@@ -18,6 +18,10 @@ MAX_PAGE_SIZE = 50
 _SORT_KEYS = {"modify_time": "modifyTime", "created_time": "createdTime"}
 
 
+def _seq(order: StoredOrder) -> int:
+    return order.seq
+
+
 def visible_doc(order: StoredOrder, cutoff_ms: int) -> dict[str, Any] | None:
     """The newest version of `order` changed at or before `cutoff_ms` (None: not visible yet).
 
@@ -75,8 +79,8 @@ async def query(s: SandboxState, request: web.Request) -> dict[str, Any]:
         s.stats.n["query_filters_ignored"] += 1
         outer = status = start = end = wanted = None
     candidates: Any
-    if wanted is not None:
-        candidates = [store.orders[p] for p in wanted if p in store.orders]
+    if wanted is not None:  # in creation order, like the other candidate lists
+        candidates = sorted((store.orders[p] for p in wanted if p in store.orders), key=_seq)
     elif outer is not None:
         candidates = [store.orders[p] for p in store.by_outer.get(outer, ())]
     else:
@@ -96,8 +100,12 @@ async def query(s: SandboxState, request: web.Request) -> dict[str, Any]:
         and (start is None or d["modifyTime"] >= start)
         and (end is None or d["modifyTime"] < end)
     ]
+    # ties in creation order: the candidates come in it and the sort is stable (a plain key
+    # sorts 10,000 orders twice as fast as a (time, seq) tuple)
     key = _SORT_KEYS[sort_field]
-    picked.sort(key=lambda od: (od[1][key], od[0].seq), reverse=sort_type == "DESC")
+    picked.sort(key=lambda od: od[1][key])
+    if sort_type == "DESC":
+        picked.reverse()
     page = picked[(page_no - 1) * page_size : page_no * page_size]
     if faults.short_page is not None and len(page) == page_size:
         s.stats.n["query_short_pages"] += 1
