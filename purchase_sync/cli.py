@@ -20,7 +20,6 @@ HANDLERS = {
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
 }
-BATCH_COMMANDS = {"plan", "run"}  # short-lived: they keep freed memory (purchase_sync.memory)
 
 
 def _add_ingest_args(p: argparse.ArgumentParser) -> None:
@@ -89,10 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in BATCH_COMMANDS:
-        from purchase_sync.memory import keep_freed_memory
-
-        keep_freed_memory()  # before the handler imports pyarrow
     module_name, func_name = HANDLERS[args.command].split(":")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
