@@ -37,7 +37,10 @@ def _add_ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--statuses",
         metavar="LIST",
-        help="comma-separated marketplace statuses that are purchasable (default: pending,ready_to_ship)",
+        help="purchasable statuses as MARKETPLACE:STATUS items, comma-separated, e.g. "
+        "shopee:ready_to_ship,tiktok:awaiting_shipment (a marketplace named gets exactly its "
+        "items; an item without a marketplace is Lazada's). Defaults: lazada pending and "
+        "ready_to_ship, shopee ready_to_ship (To ship), tiktok awaiting_shipment",
     )
 
 
