@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,9 +60,12 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")  # Thai vowels and tone marks
 
 
-def starts_like_formula(values: Column) -> pa.Array:
+def starts_like_formula(values: Column) -> Column:
     """A cell a spreadsheet would evaluate: it starts with =, +, - or @."""
-    return pc.fill_null(pc.match_substring_regex(values, r"^[=+\-@]"), False)
+    hit = pc.starts_with(values, "=")
+    for sign in "+-@":
+        hit = pc.or_(hit, pc.starts_with(values, sign))
+    return pc.fill_null(hit, False)
 
 
 def phone_like_formula(values: Column) -> pa.Array:
@@ -69,7 +73,10 @@ def phone_like_formula(values: Column) -> pa.Array:
     return pc.fill_null(pc.match_substring_regex(values, r"^(=|@|-|\+[^0-9 (])"), False)
 
 
-def too_long(values: Column, limit: int) -> pa.Array:
+def too_long(values: Column, limit: int) -> Column:
+    """Longer than `limit` characters (none is when no cell has more bytes than that)."""
+    if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
+        return pa.array(np.zeros(len(values), bool))
     return pc.fill_null(pc.greater(pc.utf8_length(values), limit), False)
 
 
@@ -89,6 +96,8 @@ def join_parts(first: Column, second: Column, sep: str = ", ") -> pa.Array:
 def phone(values: Column) -> pa.Array:
     """Digits and a leading + only ("60123456789.0" from a float cell -> "60123456789",
     "(+66)812345678" -> "+66812345678"); a masked number (with `*`) is no number."""
+    if pc.all(pc.ascii_is_decimal(values)).as_py() is not False:  # already digits (or empty)
+        return values
     text = pc.replace_substring_regex(values, r"\.0+$", "")
     text = pc.replace_substring_regex(text, r"[^0-9+]", "")
     masked = pc.fill_null(pc.match_substring(values, "*"), False)
@@ -117,6 +126,8 @@ def postcode(values: Column, country: Column) -> pa.Array:
 
 def repair_id(values: Column) -> Column:
     """ "212345678911234.0" (an exact float rendering from a spreadsheet) -> "212345678911234"."""
+    if not any_true(pc.match_substring(values, ".")):  # the usual case: nothing to repair
+        return values
     return pc.replace_substring_regex(values, ID_FROM_FLOAT, r"\1")
 
 

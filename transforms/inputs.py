@@ -397,7 +397,10 @@ def _trim(table: pa.Table) -> pa.Table:
     columns = {}
     for name in table.column_names:
         trimmed = pc.utf8_trim_whitespace(table[name])
-        columns[name] = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        blank = pc.equal(trimmed, "")
+        if pc.any(blank).as_py():  # CSV blanks are nulls already: only space-only cells
+            trimmed = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+        columns[name] = trimmed
     return pa.table(columns, schema=pa.schema([(n, pa.string()) for n in table.column_names]))
 
 
