@@ -7,6 +7,7 @@ submit stage sends today. Ids are strings, money is Decimal, times are timezone-
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,7 +63,8 @@ class PlannedPurchase:
     _payload_hash: str | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _WITHOUT_HASH.append(self)
+        with _HASHING:
+            _WITHOUT_HASH.append(self)
 
     def payload_hash(self) -> str:
         """A digest of everything that would change the create request (`schemas.payload`).
@@ -74,21 +76,9 @@ class PlannedPurchase:
         records made before it that have no hash yet, since callers ask for them in turn.
         """
         if self._payload_hash is None:
-            from schemas.payload import planned_payload_hashes
-
-            batch, ids, later = [self], {self.outer_purchase_id}, []
-            for p in _WITHOUT_HASH:
-                if p is self or p._payload_hash is not None:
-                    continue
-                if p.outer_purchase_id in ids:  # one record per purchase id in a batch
-                    later.append(p)
-                else:
-                    batch.append(p)
-                    ids.add(p.outer_purchase_id)
-            _WITHOUT_HASH.clear()
-            _WITHOUT_HASH.extend(later)
-            for p, value in zip(batch, planned_payload_hashes(batch), strict=True):
-                object.__setattr__(p, "_payload_hash", value)
+            with _HASHING:  # the submit stage asks from more than one thread
+                if self._payload_hash is None:
+                    _hash_with_pending(self)
         return self._payload_hash  # type: ignore[return-value]
 
     def known_payload_hash(self, value: str) -> PlannedPurchase:
@@ -101,6 +91,27 @@ class PlannedPurchase:
 # Records made since the last hashing, oldest first (bounded: a record that drops out is hashed
 # on its own when asked).
 _WITHOUT_HASH: deque[PlannedPurchase] = deque(maxlen=10_000)
+_HASHING = threading.Lock()
+
+
+def _hash_with_pending(record: PlannedPurchase) -> None:
+    """Hash `record` and the records made before it that have no hash yet, in one query (one
+    query costs about as much as one record: its plan, not its rows)."""
+    from schemas.payload import planned_payload_hashes
+
+    batch, ids, later = [record], {record.outer_purchase_id}, []
+    for p in _WITHOUT_HASH:
+        if p is record or p._payload_hash is not None:
+            continue
+        if p.outer_purchase_id in ids:  # one record per purchase id in a batch
+            later.append(p)
+        else:
+            batch.append(p)
+            ids.add(p.outer_purchase_id)
+    _WITHOUT_HASH.clear()
+    _WITHOUT_HASH.extend(later)
+    for p, value in zip(batch, planned_payload_hashes(batch), strict=True):
+        object.__setattr__(p, "_payload_hash", value)
 
 
 def outer_purchase_id(marketplace: str, country: str, order_number: str) -> str:

@@ -7,9 +7,9 @@ rules (what becomes of each line), grouping (purchases). No network, no Prefect.
 """
 
 from transforms.handoff import to_planned_purchases
-from transforms.ingest import Ingested, default_sku_map, ingest
 from transforms.output import write_plan
 from transforms.pii import mask_pii
+from transforms.pipeline import Ingested, default_sku_map, ingest
 from transforms.readers import FileReport
 from transforms.skumap import load_sku_map
 from transforms.statuses import purchasable_statuses

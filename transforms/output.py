@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.ingest import Ingested
+from transforms.pipeline import Ingested
 
 TABLES = ("order_lines", "purchases", "purchase_lines", "rejects")
 NOT_WRITTEN = {"purchases": ("payload",)}  # the JSON repeats the row and its lines: tables only

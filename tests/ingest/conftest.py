@@ -12,7 +12,7 @@ import pytest
 from schemas.contracts import OrderLines, Rejects, SkuMap
 from schemas.marketplaces import COUNTRIES
 from schemas.types import arrow_schema
-from transforms.ingest import decide_and_group
+from transforms.pipeline import decide_and_group
 from transforms.statuses import purchasable_statuses
 from transforms.window import as_window
 
