@@ -23,7 +23,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)
-	$(BIN)/purchase-sync run 'data/samples/lazada_*.csv' --sku-map data/samples/sku_map.csv --sandbox --out out/
+	$(BIN)/purchase-sync run 'data/samples/lazada_*.csv' 'data/samples/shopee_*' 'data/samples/tiktok_*' \
+		--sku-map data/samples/sku_map.csv --sandbox --out out/
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -36,13 +36,10 @@ async def _baseline(export: Path, sku_map: Path, base_url: str, ledger_url: str,
     from purchase_sync.submit.stages import run_submit
     from sandbox.config import DEFAULT_ACCESS_TOKEN, DEFAULT_REFRESH_TOKEN
     from shanjing import ShanjingClient, StaticTokenStore, TokenManager
-    from transforms import load_sku_map, map_and_group, read_exports, to_planned_purchases
+    from transforms import ingest, to_planned_purchases
 
-    read = read_exports([str(export)])
-    group = map_and_group(
-        read.order_lines, load_sku_map(sku_map), held_orders=read.rejects["order_number"]
-    )
-    purchases = to_planned_purchases(group.purchases, group.purchase_lines)
+    read = ingest([str(export)], sku_map=sku_map)
+    purchases = to_planned_purchases(read.purchases, read.purchase_lines)
     settings = SubmitSettings.load(None, reconcile_grace_s=0)
     ledger = Ledger(ledger_url)
     tokens = TokenManager(StaticTokenStore(DEFAULT_ACCESS_TOKEN, DEFAULT_REFRESH_TOKEN))
@@ -54,7 +51,7 @@ async def _baseline(export: Path, sku_map: Path, base_url: str, ledger_url: str,
     write_outputs(
         out,
         results=results,
-        rejects=read.rejects,
+        rejects=read.rejects.to_pandas(),
         summary=report.summary(),
         run_id="baseline",
         run_date=datetime.now(UTC).date(),

@@ -3,7 +3,7 @@
     python -m benchmarks submit [--n 20000] [--concurrency 64] [--latency-ms 50] [--ledger-url URL]
 
 The sandbox runs in a child process (its own core) with a fixed latency; the purchases come from
-the ingest stage (`gen_exports.generate` + `transforms.plan`). Printed: creates/s and its ratio
+the ingest stage (`gen_exports.generate` + `transforms.ingest`). Printed: creates/s and its ratio
 to the bound concurrency / latency, resolve calls next to the distinct uncached items, the
 ledger's share of the create stage's wall time, and a rerun that must send zero creates.
 The margin hold is off here (placeholder FX rates would hold some purchases): this measures speed.
@@ -22,11 +22,12 @@ DATA = Path(__file__).parent / ".data"
 
 def _purchases(n: int) -> list:
     from benchmarks.gen_exports import generate
-    from transforms import plan
+    from transforms import ingest, to_planned_purchases
 
     rows = max(2000, int(n * 2.1))  # ~0.5 purchase per export row with the default mix
     export, sku_map = generate(rows, DATA / f"submit_{rows}.csv")
-    planned = plan([export], sku_map).planned
+    result = ingest([export], sku_map=sku_map)
+    planned = to_planned_purchases(result.purchases, result.purchase_lines)
     if len(planned) < n:
         raise SystemExit(f"the generator planned {len(planned)} purchases, fewer than --n {n}")
     return planned[:n]

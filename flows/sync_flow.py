@@ -40,15 +40,7 @@ from purchase_sync.submit.settings import SubmitSettings
 from schemas.errors import UserError
 from schemas.records import PlannedPurchase
 from shanjing import ShanjingClient, TokenManager
-from transforms import (
-    DEFAULT_PURCHASABLE,
-    ReadResult,
-    load_sku_map,
-    map_and_group,
-    read_exports,
-    to_planned_purchases,
-)
-from transforms.plan import default_sku_map
+from transforms import Ingested, ingest, to_planned_purchases
 
 DEFAULT_LIMITS = Limits()
 # Lookups and pre-pricing are reads: safe to run again after a transient failure.
@@ -83,34 +75,25 @@ def _flow_run_name() -> str:
 # -- tasks ------------------------------------------------------------------------------------
 
 
-@task(name="read-exports", cache_policy=NONE)
-def read_task(inputs: list[str]) -> ReadResult:
-    """Read and validate every export; bad rows are quarantined with a reason, not dropped."""
-    return read_exports(inputs)
-
-
-@task(name="map-and-group", cache_policy=NONE)
-def group_task(
-    read: ReadResult,
+@task(name="ingest", cache_policy=NONE)
+def read_task(
+    inputs: list[str],
     sku_map: str | None,
     since: str | None,
     until: str | None,
     statuses: list[str] | None,
-) -> tuple[Any, list[PlannedPurchase], pd.DataFrame]:
-    """Map seller SKUs to supplier items and group lines into purchases (one per order)."""
-    map_path = Path(sku_map) if sku_map else default_sku_map(Path(read.files[0].path))
-    if not map_path.is_file():
-        raise UserError(f"SKU map not found: {map_path} (pass sku_map / --sku-map)")
-    group = map_and_group(
-        read.order_lines,
-        load_sku_map(map_path),
-        since=since,
-        until=until,
-        statuses=statuses or DEFAULT_PURCHASABLE,
-        held_orders=read.rejects["order_number"],
-    )
-    rejects = pd.concat([read.rejects, group.rejects], ignore_index=True)
-    return group, to_planned_purchases(group.purchases, group.purchase_lines), rejects
+) -> Ingested:
+    """Read, validate, map and group every export (one path with `purchase-sync plan`); bad
+    rows are quarantined with a reason, not dropped."""
+    return ingest(inputs, sku_map=sku_map, since=since, until=until, statuses=statuses)
+
+
+@task(name="planned-purchases", cache_policy=NONE)
+def group_task(ingested: Ingested) -> tuple[Ingested, list[PlannedPurchase], pd.DataFrame]:
+    """The purchases as records for the submit stage (until it reads the tables), and the
+    rejects as a frame for the results writer."""
+    planned = to_planned_purchases(ingested.purchases, ingested.purchase_lines)
+    return ingested, planned, ingested.rejects.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 @task(name="plan-against-ledger", cache_policy=NONE, **RETRYABLE)
@@ -320,7 +303,7 @@ async def purchase_sync(
         "reprocess": reprocess,
         "sandbox": sandbox,
     }
-    read: ReadResult | None = None
+    read: Ingested | None = None
     group: Any = None
     purchases: list[PlannedPurchase] = []
     rejects: pd.DataFrame | None = None
@@ -342,8 +325,8 @@ async def purchase_sync(
         budget = ApiBudget(budget_name) if budget_name else None
         log.info("window %s..%s; %r", lo, hi, conn)
 
-        read = read_task(inputs)
-        group, purchases, rejects = group_task(quote(read), sku_map, lo, hi, statuses)
+        read = read_task(inputs, sku_map, lo, hi, statuses)
+        group, purchases, rejects = group_task(quote(read))
         report.purchases_in = len(purchases)
         ledger = Ledger(settings.ledger_url(ledger_url))
         async with ShanjingClient(

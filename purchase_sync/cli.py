@@ -20,7 +20,6 @@ HANDLERS = {
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
 }
-BATCH_COMMANDS = {"plan", "run"}  # short-lived: they keep freed memory (purchase_sync.memory)
 
 
 def _add_ingest_args(p: argparse.ArgumentParser) -> None:
@@ -38,7 +37,10 @@ def _add_ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--statuses",
         metavar="LIST",
-        help="comma-separated marketplace statuses that are purchasable (default: pending,ready_to_ship)",
+        help="purchasable statuses as MARKETPLACE:STATUS items, comma-separated, e.g. "
+        "shopee:ready_to_ship,tiktok:awaiting_shipment (a marketplace named gets exactly its "
+        "items; an item without a marketplace is Lazada's). Defaults: lazada pending and "
+        "ready_to_ship, shopee ready_to_ship (To ship), tiktok awaiting_shipment",
     )
 
 
@@ -89,10 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in BATCH_COMMANDS:
-        from purchase_sync.memory import keep_freed_memory
-
-        keep_freed_memory()  # before the handler imports pyarrow
     module_name, func_name = HANDLERS[args.command].split(":")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)

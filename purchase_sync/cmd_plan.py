@@ -6,22 +6,20 @@ import argparse
 import sys
 import time
 
-from transforms import PlanWriter, plan
+from transforms import ingest, write_plan
 
 
 def main(args: argparse.Namespace) -> int:
     """Plan, write the outputs, print a short human summary. 0 = planned (rejects included)."""
     started = time.perf_counter()
-    with PlanWriter(args.out) as writer:  # the files are written while the plan is made
-        result = plan(
-            args.inputs,
-            args.sku_map,
-            since=args.since,
-            until=args.until,
-            statuses=args.statuses,
-            writer=writer,
-        )
-        paths = writer.finish(result.summary, started=started)
+    result = ingest(
+        args.inputs,
+        sku_map=args.sku_map,
+        since=args.since,
+        until=args.until,
+        statuses=args.statuses,
+    )
+    paths = write_plan(result, args.out, started=started)
     for line in summary_lines(result.summary, paths):
         print(line)
     for report in result.summary["files"]:
@@ -41,6 +39,7 @@ def summary_lines(summary: dict, paths: dict) -> list[str]:
     by = summary["lines_by_disposition"]
     skipped = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["skipped_by_status"].items()))
     revenue = ", ".join(f"{cur} {amount}" for cur, amount in summary["revenue_by_currency"].items())
+    markets = ", ".join(f"{m} {n:,}" for m, n in summary["lines_by_marketplace"].items())
     files = len(summary["files"])
     lines = [
         f"read {files} file{'s' if files != 1 else ''}: {summary['rows_in']:,} rows in, "
@@ -49,7 +48,8 @@ def summary_lines(summary: dict, paths: dict) -> list[str]:
         f"lines: {by['purchasable']:,} purchasable, {by['skipped_status']:,} skipped by status"
         + (f" ({skipped})" if skipped else "")
         + f", {by['outside_window']:,} outside the window, {by['duplicate']:,} duplicate copies, "
-        f"{by['held']:,} held (their order lost a row to the rejects)",
+        f"{by['held']:,} held (their order lost a row to the rejects)"
+        + (f"; by marketplace: {markets}" if markets else ""),
         f"planned {summary['purchases_planned']:,} purchases, "
         f"{summary['purchase_lines_planned']:,} lines, {summary['quantity_planned']:,} units to buy"
         + (f"; revenue {revenue}" if revenue else ""),

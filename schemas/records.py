@@ -1,17 +1,19 @@
-"""Plain records handed from the ingest stage to the submit stage.
+"""Plain records of one purchase, for the code that still works purchase by purchase.
 
-The DataFrames of the ingest stage are validated by the pandera models in this package; once
-grouped, each purchase becomes one immutable `PlannedPurchase`, the unit the ledger stores and
-the submit stage sends. Ids are strings, money is Decimal, times are timezone-aware UTC.
+The ingest hands tables to the submit stage (`schemas.contracts.Purchases`, `PurchaseLines`);
+a `PlannedPurchase` is one row of them with its lines, the unit the ledger stores and the
+submit stage sends today. Ids are strings, money is Decimal, times are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+import threading
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+import pyarrow as pa
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,27 +59,68 @@ class PlannedPurchase:
     receiver: Receiver
     lines: tuple[PlannedLine, ...]
     revenue: Decimal = field(default=Decimal("0"))
+    # the digest, once known: handed over with the ingest's tables, or computed on first use
+    _payload_hash: str | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        with _HASHING:
+            _WITHOUT_HASH.append(self)
 
     def payload_hash(self) -> str:
-        """A digest of everything that would change the create request.
+        """A digest of everything that would change the create request (`schemas.payload`).
 
         The ledger compares it across runs: the same `outer_purchase_id` with another hash is an
         order that changed after it was planned, which is flagged rather than silently resent.
+        The ingest computes it for every purchase at once (`Purchases.payload_hash`); a record
+        made otherwise (read back from JSON, say) is hashed by the same query, together with the
+        records made before it that have no hash yet, since callers ask for them in turn.
         """
-        body = asdict(self)
-        body.pop("revenue", None)
-        for line in body["lines"]:
-            line.pop("revenue", None)
-        text = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        if self._payload_hash is None:
+            with _HASHING:  # the submit stage asks from more than one thread
+                if self._payload_hash is None:
+                    _hash_with_pending(self)
+        return self._payload_hash  # type: ignore[return-value]
+
+    def known_payload_hash(self, value: str) -> PlannedPurchase:
+        """This purchase, told its payload hash (`Purchases.payload_hash`, which the ingest
+        computed by the same definition for every purchase at once)."""
+        object.__setattr__(self, "_payload_hash", value)
+        return self
+
+
+# Records made since the last hashing, oldest first (bounded: a record that drops out is hashed
+# on its own when asked).
+_WITHOUT_HASH: deque[PlannedPurchase] = deque(maxlen=10_000)
+_HASHING = threading.Lock()
+
+
+def _hash_with_pending(record: PlannedPurchase) -> None:
+    """Hash `record` and the records made before it that have no hash yet, in one query (one
+    query costs about as much as one record: its plan, not its rows)."""
+    from schemas.payload import planned_payload_hashes
+
+    batch, ids, later = [record], {record.outer_purchase_id}, []
+    for p in _WITHOUT_HASH:
+        if p is record or p._payload_hash is not None:
+            continue
+        if p.outer_purchase_id in ids:  # one record per purchase id in a batch
+            later.append(p)
+        else:
+            batch.append(p)
+            ids.add(p.outer_purchase_id)
+    _WITHOUT_HASH.clear()
+    _WITHOUT_HASH.extend(later)
+    for p, value in zip(batch, planned_payload_hashes(batch), strict=True):
+        object.__setattr__(p, "_payload_hash", value)
 
 
 def outer_purchase_id(marketplace: str, country: str, order_number: str) -> str:
-    """The purchase's idempotency key: derived from business keys only, never a run id or clock.
+    """The purchase's idempotency key (`schemas.payload`): from business keys only.
 
     Readable prefix for people searching the supplier's back office, digest suffix so that the
     id stays short and safe whatever the order number contains.
     """
-    key = f"{marketplace.lower()}|{country.upper()}|{order_number}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return f"PS-{marketplace[:2].upper()}{country.upper()}-{order_number}-{digest}"
+    from schemas.payload import purchase_ids
+
+    ids = purchase_ids(pa.array([marketplace]), pa.array([country]), pa.array([order_number]))
+    return ids[0].as_py()

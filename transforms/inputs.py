@@ -3,7 +3,13 @@
 Every cell comes back as a string or null: an id, phone or postcode never passes through a float
 on our side (a spreadsheet may already have stored it as a number; those cells are turned back
 into digits only when that is exact). Only the columns the caller names are converted, which is
-what keeps a 77-column export cheap to read.
+what keeps a 77-column export cheap to read. Surrounding whitespace is trimmed (TikTok ends its
+times with a TAB) and blank cells are nulls.
+
+Where the header is, is found, not assumed: the first of the first rows that the caller
+recognises (a Shopee CSV may start with title rows), and a row after it that only describes the
+columns (TikTok's row 2) is skipped. A CSV is UTF-8 (with or without a BOM), else cp874 (Thai
+Shopee exports); the caller decides whether the format allows the encoding found.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import datetime as dt
 import glob
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +34,13 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 MAX_EXACT_FLOAT = 2**53  # beyond this a float cannot hold every integer: refuse to guess digits
-CSV_BLOCK_SIZE = 16 << 20  # few large chunks: later takes and sorts are faster on them
+CSV_BLOCK_SIZE = 16 << 20
+SCAN_ROWS = 20  # rows searched for the header
+SNIFF_BYTES = 1 << 16
+ENCODINGS = ("utf-8", "cp874")
+
+IsHeader = Callable[[list[str]], bool]
+IsDescription = Callable[[list[str], list[str | None]], bool]
 
 
 class FileError(Exception):
@@ -37,13 +48,28 @@ class FileError(Exception):
 
 
 @dataclass(frozen=True)
+class Layout:
+    """Where a file's header and rows are."""
+
+    kind: str  # "csv" | "xlsx" | "parquet"
+    header: list[str]
+    header_row: int  # the header's row number (1 = the first line); 0 for Parquet (no header row)
+    description_row: bool  # a row right after the header describes the columns: skipped
+    encoding: str = "utf-8"  # CSV only
+    delimiter: str = ","  # CSV only
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1 + self.description_row
+
+
+@dataclass(frozen=True)
 class TextTable:
-    """A file's rows as text: `table` holds the selected columns (raw header names)."""
+    """A file's rows as text: `table` holds the selected columns (the file's header names)."""
 
     table: pa.Table
     rows: np.ndarray  # source row number of each table row (int64)
     malformed: list[tuple[int, str]]  # (row number, raw text) of rows the parser had to skip
-    kind: str  # "csv" | "xlsx" | "parquet"
 
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
@@ -83,91 +109,103 @@ def file_kind(path: Path) -> str:
     raise FileError(f"unsupported file type {suffix or '(none)'!r}; use .csv, .xlsx or .parquet")
 
 
-def read_header(path: Path) -> list[str]:
-    """The header names of a file, without reading its rows."""
-    kind = file_kind(path)
-    try:
-        if kind == "csv":
-            return _csv_header(path)[0]
-        if kind == "parquet":
-            return list(pq.read_schema(path).names)
-        return _xlsx_header(path)
-    except FileError:
-        raise
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise FileError(f"cannot read: {_short(exc)}") from exc
-    except Exception as exc:  # calamine raises its own types for corrupt workbooks
-        raise FileError(f"cannot read: {_short(exc)}") from exc
+def read_export(
+    path: Path,
+    is_header: IsHeader,
+    is_description: IsDescription,
+    choose: Callable[[Layout], Sequence[str] | None],
+) -> tuple[Layout, TextTable | None]:
+    """(the file's layout, the columns `choose(layout)` names, as text; None when it names none).
 
-
-def read_selected(
-    path: Path, select: Callable[[list[str]], Sequence[str] | None]
-) -> tuple[list[str], TextTable | None]:
-    """(the header, the columns `select(header)` names as text; None when it names none).
-
-    One pass over an xlsx sheet (calamine parses a whole sheet to give its first row, so reading
-    the header and then the rows would parse a big workbook twice); CSV and Parquet headers are
-    cheap to read first.
+    One pass over an xlsx sheet (calamine parses a whole sheet to give its first rows, so
+    finding the header and then reading the rows would parse a big workbook twice).
     """
-    if file_kind(path) != "xlsx":
-        header = read_header(path)
-        columns = select(header)
-        return header, None if columns is None else read_text(path, columns)
-    chosen: list[list[str]] = []
-
-    def pick(header: list[str]) -> Sequence[str] | None:
-        chosen.append(header)
-        return select(header)
-
     try:
-        text = _read_xlsx(path, pick)
-    except FileError:
-        raise
-    except Exception as exc:  # calamine raises its own types for corrupt workbooks
-        raise FileError(f"cannot read: {_short(exc)}") from exc
-    return chosen[0], text
-
-
-def read_text(path: Path, columns: Sequence[str]) -> TextTable:
-    """The named columns (raw header names, all present) of every row, as text or null."""
-    kind = file_kind(path)
-    try:
-        if kind == "csv":
-            return _read_csv(path, list(columns))
+        kind = file_kind(path)
         if kind == "xlsx":
-            text = _read_xlsx(path, lambda _header: list(columns))
-            assert text is not None
-            return text
-        return _read_parquet(path, list(columns))
+            return _read_xlsx(path, is_header, is_description, choose)
+        layout = (
+            _sniff_csv(path, is_header, is_description) if kind == "csv" else _parquet_layout(path)
+        )
+        columns = choose(layout)
+        return layout, None if columns is None else read_columns(path, layout, columns)
     except FileError:
         raise
     except Exception as exc:  # a corrupt file of any kind: name the file, keep the run going
         raise FileError(f"cannot read: {_short(exc)}") from exc
 
 
+def read_columns(path: Path, layout: Layout, columns: Sequence[str]) -> TextTable:
+    """The named columns (the file's header names, all present) of every row, as text or null."""
+    try:
+        if layout.kind == "csv":
+            return _read_csv(path, layout, list(columns))
+        if layout.kind == "xlsx":
+            return _read_xlsx(path, lambda h: h == layout.header, lambda h, c: layout.description_row,
+                              lambda _layout: list(columns))[1]  # fmt: skip
+        return _read_parquet(path, layout, list(columns))
+    except FileError:
+        raise
+    except Exception as exc:
+        raise FileError(f"cannot read: {_short(exc)}") from exc
+
+
+def read_table(
+    path: Path, choose: Callable[[list[str]], Sequence[str]]
+) -> tuple[list[str], TextTable]:
+    """A plain table with its header on row 1 (the SKU map): the header, and the columns
+    `choose(header)` names as text."""
+    layout, text = read_export(
+        path, lambda cells: True, lambda header, cells: False, lambda lay: choose(lay.header)
+    )
+    assert text is not None
+    return layout.header, text
+
+
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path) -> tuple[list[str], str]:
-    """(names, delimiter). The delimiter is the most frequent of , ; TAB in the header line."""
+def _sniff_csv(path: Path, is_header: IsHeader, is_description: IsDescription) -> Layout:
     with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if len(head) == 1 << 16 and exc.start > len(head) - 4:  # cut inside a character
-            text = head[: exc.start].decode("utf-8-sig")
-        else:
-            raise FileError("not UTF-8 text (re-export the file as UTF-8 CSV)") from exc
-    line = text.split("\n", 1)[0].rstrip("\r")
-    if not line.strip():
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
         raise FileError("empty file or empty header line")
-    delimiter = max((",", ";", "\t"), key=line.count)
-    return [name.strip() for name in next(csv.reader([line], delimiter=delimiter))], delimiter
+    for encoding in ENCODINGS:
+        text = _decode(head, encoding, whole=len(head) < SNIFF_BYTES)
+        if text is None:
+            continue
+        lines = text.splitlines()
+        if len(head) == SNIFF_BYTES and len(lines) > 1:
+            lines = lines[:-1]  # the last line may be cut
+        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+        for i, line in enumerate(lines[:SCAN_ROWS]):
+            delimiter = max((",", ";", "\t"), key=line.count)
+            cells = _split(line, delimiter)
+            if is_header(cells):
+                following = _split(lines[i + 1], delimiter) if i + 1 < len(lines) else []
+                return Layout("csv", cells, i + 1, is_description(cells, following), encoding,
+                              delimiter)  # fmt: skip
+        line = lines[first] if lines else ""
+        delimiter = max((",", ";", "\t"), key=line.count)
+        return Layout("csv", _split(line, delimiter), first + 1, False, encoding, delimiter)
+    raise FileError("not UTF-8 text (re-export the file as UTF-8 CSV)")
 
 
-def _read_csv(path: Path, columns: list[str]) -> TextTable:
-    _, delimiter = _csv_header(path)
+def _decode(head: bytes, encoding: str, *, whole: bool) -> str | None:
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    try:
+        return head.decode(codec)
+    except UnicodeDecodeError as exc:
+        if not whole and exc.start > len(head) - 4:  # cut inside a character
+            return head[: exc.start].decode(codec)
+        return None
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
+
+
+def _read_csv(path: Path, layout: Layout, columns: list[str]) -> TextTable:
     malformed: list[tuple[int, str]] = []
 
     def keep_bad_row(row: pacsv.InvalidRow) -> str:
@@ -178,10 +216,16 @@ def _read_csv(path: Path, columns: list[str]) -> TextTable:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
-                use_threads=not careful, encoding="utf8", block_size=CSV_BLOCK_SIZE
+                use_threads=not careful,
+                encoding="utf8" if layout.encoding == "utf-8" else layout.encoding,
+                block_size=CSV_BLOCK_SIZE,
+                skip_rows=layout.header_row - 1,
+                skip_rows_after_names=int(layout.description_row),
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=careful, invalid_row_handler=keep_bad_row
+                delimiter=layout.delimiter,
+                newlines_in_values=careful,
+                invalid_row_handler=keep_bad_row,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns},
@@ -200,8 +244,8 @@ def _read_csv(path: Path, columns: list[str]) -> TextTable:
         malformed.clear()
         table = read(careful=True)
     bad_rows = sorted(n for n, _ in malformed)
-    rows = _numbers_around(table.num_rows, bad_rows, first=2)  # row 1 is the header
-    return TextTable(_strip_all(table), rows, sorted(malformed), "csv")
+    rows = _numbers_around(table.num_rows, bad_rows, first=layout.first_data_row)
+    return TextTable(_trim(table), rows, sorted(malformed))
 
 
 def _numbers_around(n_good: int, taken: list[int], first: int) -> np.ndarray:
@@ -232,34 +276,46 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
         workbook.close()
 
 
-def _xlsx_header(path: Path) -> list[str]:
-    for _, cells in _xlsx_rows(path):
-        return [(_cell_text(v) or "").strip() for v in cells]
-    raise FileError("the first sheet is empty")
-
-
-def _read_xlsx(path: Path, select: Callable[[list[str]], Sequence[str] | None]) -> TextTable | None:
-    """The first sheet (Lazada names it `sheet1`), header on its first row, cells as text: the
-    columns `select(header)` names (None when it names none).
+def _read_xlsx(
+    path: Path,
+    is_header: IsHeader,
+    is_description: IsDescription,
+    choose: Callable[[Layout], Sequence[str] | None],
+) -> tuple[Layout, TextTable | None]:
+    """The first sheet (Lazada names it `sheet1`), cells as text: the header is the first of the
+    first rows `is_header` accepts (else the first row); then the columns `choose` names.
 
     Rows are streamed and only the wanted cells are kept, so a big sheet costs the memory of
     the columns used, not of every cell.
     """
     rows = _xlsx_rows(path)
-    try:
-        _, first = next(rows)
-    except StopIteration:
-        raise FileError("the first sheet is empty") from None
-    header = [(_cell_text(v) or "").strip() for v in first]
-    selected = select(header)
+    seen: list[tuple[int, list[str]]] = []
+    for number, cells in rows:
+        if all(v == "" for v in cells):
+            continue
+        seen.append((number, [(_cell_text(v) or "").strip() for v in cells]))
+        if is_header(seen[-1][1]) or len(seen) == SCAN_ROWS:
+            break
+    if not seen:
+        raise FileError("the first sheet is empty")
+    at = next((i for i, (_, cells) in enumerate(seen) if is_header(cells)), 0)
+    header_number, header = seen[at]
+    pending = iter(seen[at + 1 :])
+    following = next(pending, None) or next(rows, None)
+    described = following is not None and is_description(
+        header, [_cell_text(v) for v in following[1]]
+    )
+    layout = Layout("xlsx", header, header_number, described)
+    selected = choose(layout)
     if selected is None:
-        return None
+        return layout, None
     columns = list(selected)
     index = {name: i for i, name in reversed(list(enumerate(header)))}
     wanted = [index[name] for name in columns]
     values: list[list[str | None]] = [[] for _ in columns]
     numbers: list[int] = []
-    for number, cells in rows:
+    remaining = [] if following is None or described else [following]
+    for number, cells in (*remaining, *pending, *rows):
         if all(v == "" for v in cells):  # a blank row, as a CSV parser skips blank lines
             continue
         numbers.append(number)
@@ -268,7 +324,7 @@ def _read_xlsx(path: Path, select: Callable[[list[str]], Sequence[str] | None]) 
     table = pa.table(
         {name: pa.array(v, pa.string()) for name, v in zip(columns, values, strict=True)}
     )
-    return TextTable(_strip_all(table), np.asarray(numbers, np.int64), [], "xlsx")
+    return layout, TextTable(_trim(table), np.asarray(numbers, np.int64), [])
 
 
 def _cell_text(value: object) -> str | None:
@@ -295,11 +351,15 @@ def _cell_text(value: object) -> str | None:
 # --- Parquet -------------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, columns: list[str]) -> TextTable:
+def _parquet_layout(path: Path) -> Layout:
+    return Layout("parquet", list(pq.read_schema(path).names), 0, False)
+
+
+def _read_parquet(path: Path, layout: Layout, columns: list[str]) -> TextTable:
     table = pq.read_table(path, columns=columns)
     text = pa.table({name: _as_text(table[name]) for name in columns})
     numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)  # no header row: record number
-    return TextTable(_strip_all(text), numbers, [], "parquet")
+    return TextTable(_trim(text), numbers, [])
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -332,74 +392,16 @@ def _float_texts(values: np.ndarray) -> list[str | None]:
 # --- shared --------------------------------------------------------------------------------------
 
 
-def _strip_all(table: pa.Table) -> pa.Table:
-    """Trim surrounding whitespace and turn blank cells into nulls (one rule for every format).
-
-    A column is copied only when trimming changes it: most exports have nothing to trim. Big
-    tables are done two columns at a time (Arrow kernels release the GIL).
-    """
-    workers = 2 if table.num_rows >= 100_000 else 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        columns = list(pool.map(_strip, (table[name] for name in table.column_names)))
+def _trim(table: pa.Table) -> pa.Table:
+    """Surrounding whitespace trimmed and blank cells as nulls (one rule for every format)."""
+    columns = {}
+    for name in table.column_names:
+        trimmed = pc.utf8_trim_whitespace(table[name])
+        blank = pc.equal(trimmed, "")
+        if pc.any(blank).as_py():  # CSV blanks are nulls already: only space-only cells
+            trimmed = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+        columns[name] = trimmed
     return pa.table(columns, schema=pa.schema([(n, pa.string()) for n in table.column_names]))
-
-
-def _strip(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """utf8_trim_whitespace, then "" -> null; the trim copy is made only when it changes a cell."""
-    may_trim, has_empty = _scan_ends(col)
-    if may_trim:
-        trimmed = pc.utf8_trim_whitespace(col)
-        if pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(col))).as_py():
-            col, has_empty = trimmed, True  # a cell of spaces is now empty
-        del trimmed
-    if has_empty and pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
-        col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
-    return col
-
-
-# The characters utf8_trim_whitespace removes (tests check this against every code point):
-# ASCII \t \n \v \f \r \x1c-\x1f and space, and U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028,
-# U+2029, U+202F, U+205F, U+3000, whose UTF-8 forms start with C2, E1, E2 or E3 and end with
-# one of the continuation bytes below. A cell is suspect when it starts or ends with such a byte.
-_WS_ASCII = np.zeros(256, bool)
-_WS_ASCII[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
-_WS_FIRST = _WS_ASCII.copy()
-_WS_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
-_WS_LAST = _WS_ASCII.copy()
-_WS_LAST[[*range(0x80, 0x8B), 0x85, 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
-
-
-def _scan_ends(col: pa.ChunkedArray) -> tuple[bool, bool]:
-    """(some cell may start or end with whitespace, some cell is empty), from the first and
-    last byte of each cell read straight from the Arrow buffers: no copy of the column."""
-    may_trim = has_empty = False
-    for chunk in col.chunks:
-        n = len(chunk)
-        if n == 0 or chunk.null_count == n:
-            continue
-        if chunk.type != pa.string():  # pragma: no cover - the readers yield pa.string() only
-            return True, True
-        buffers = chunk.buffers()
-        offsets = np.frombuffer(buffers[1], np.int32)[chunk.offset : chunk.offset + n + 1]
-        begin, end = offsets[:-1], offsets[1:]
-        filled = end > begin
-        if chunk.null_count:
-            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-            has_empty = has_empty or bool((valid & ~filled).any())
-            filled &= valid
-        else:
-            has_empty = has_empty or not filled.all()
-        if may_trim or buffers[2] is None:
-            continue
-        data = np.frombuffer(buffers[2], np.uint8)
-        if filled.all():
-            may_trim = bool(_WS_FIRST[data[begin]].any() or _WS_LAST[data[end - 1]].any())
-        else:
-            first, last = data[begin[filled]], data[end[filled] - 1]
-            may_trim = bool(_WS_FIRST[first].any() or _WS_LAST[last].any())
-        if may_trim and has_empty:
-            break
-    return may_trim, has_empty
 
 
 def _short(exc: BaseException) -> str:

@@ -14,10 +14,10 @@ import pandera.pandas as pa_
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.contracts import SkuMap
 from schemas.errors import UserError
-from schemas.ingest import SkuMap
-from transforms.frames import arrow_dtype
-from transforms.inputs import FileError, read_header, read_text
+from schemas.types import conform, frame
+from transforms.inputs import FileError, read_table
 
 KEY = ["marketplace", "country", "seller_sku"]  # one supplier target per key
 REQUIRED = ("marketplace", "country", "seller_sku", "source_platform", "source_item_id", "status")
@@ -35,25 +35,28 @@ PLATFORM_ALIASES = {"taobao": "taobao", "tmall": "taobao", "tb": "taobao", "1688
                     "alibaba": "1688", "cbu": "1688"}  # fmt: skip
 
 
-def load_sku_map(path: str | Path | None) -> pd.DataFrame:
+def load_sku_map(path: str | Path | None) -> pa.Table:
     """Read and validate the SKU map (csv, xlsx or parquet); raise UserError when it is unusable."""
     if path is None:
         raise UserError("no SKU map: pass --sku-map FILE (or put sku_map.csv next to the input)")
     path = Path(path)
     if not path.is_file():
         raise UserError(f"SKU map {str(path)!r} does not exist")
-    try:
-        header = read_header(path)
+    wanted: list[str] = []
+
+    def choose(header: list[str]) -> list[str]:
         names = {h.strip().lower(): h for h in header}
         missing = [c for c in REQUIRED if c not in names]
         if missing:
             raise UserError(f"SKU map {path.name}: missing column(s) {', '.join(missing)}")
-        wanted = [c for c in (*REQUIRED, *OPTIONAL) if c in names]
-        text = read_text(path, [names[c] for c in wanted])
+        wanted.extend(c for c in (*REQUIRED, *OPTIONAL) if c in names)
+        return [names[c] for c in wanted]
+
+    try:
+        _, text = read_table(path, choose)
     except FileError as exc:
         raise UserError(f"SKU map {path.name}: {exc}") from None
-    table = text.table.rename_columns(wanted)
-    df = _normalise(table).to_pandas(types_mapper=arrow_dtype)
+    df = frame(_normalise(text.table.rename_columns(wanted)))
     df.index = pd.Index(text.rows, name="row")
     df = _parse_multiplier(df, path)
     if df.duplicated(KEY).any():  # repeated keys: identical rows collapse, different ones fail
@@ -63,7 +66,7 @@ def load_sku_map(path: str | Path | None) -> pd.DataFrame:
         SkuMap.validate(df, lazy=True)
     except pa_.errors.SchemaErrors as exc:
         raise UserError(f"SKU map {path.name}: {_first_failures(exc)}") from None
-    return df.reset_index(drop=True)
+    return conform(pa.Table.from_pandas(df, preserve_index=False), SkuMap)
 
 
 def _normalise(table: pa.Table) -> pa.Table:
@@ -94,7 +97,7 @@ def _parse_multiplier(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"SKU map {path.name} row {row}: qty_multiplier {text[row]!r} is not a whole number"
         )
     df = df.copy()
-    df["qty_multiplier"] = text.astype("int64")
+    df["qty_multiplier"] = text.astype("int64[pyarrow]")
     return df
 
 

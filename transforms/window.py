@@ -10,9 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from schemas.errors import UserError
 
 
@@ -30,23 +27,15 @@ class Window:
             "clock": "shop-local unless the bound carries an offset",
         }
 
-    def contains(self, local: pd.Series, utc: pd.Series) -> pd.Series:
-        """Which orders fall inside: `local` is the naive shop clock, `utc` the same instant."""
-        inside = pd.Series(np.ones(len(local), bool), index=local.index)
-        if self.since is not None:
-            inside &= _side(self.since, local, utc, lower=True)
-        if self.until is not None:
-            inside &= _side(self.until, local, utc, lower=False)
-        return inside
-
-
-def _side(bound: dt.datetime, local: pd.Series, utc: pd.Series, *, lower: bool) -> pd.Series:
-    if bound.tzinfo is None:
-        values, edge = local, pd.Timestamp(bound)
-    else:
-        values, edge = utc, pd.Timestamp(bound).tz_convert("UTC")
-    result = values >= edge if lower else values < edge
-    return result.fillna(False).astype(bool)
+    def condition(self, local: str, utc: str) -> tuple[str, list[dt.datetime]]:
+        """A SQL condition (with its parameters) that holds inside the window, for an order
+        first created at `local` (the shop's wall clock) and `utc` (the same instant)."""
+        parts, params = [], []
+        for bound, op in ((self.since, ">="), (self.until, "<")):
+            if bound is not None:
+                parts.append(f"{local if bound.tzinfo is None else utc} {op} ?")
+                params.append(bound)
+        return " AND ".join(parts) or "TRUE", params
 
 
 def parse_window(since: str | None, until: str | None) -> Window:
@@ -74,3 +63,18 @@ def _parse_bound(flag: str, text: str | None) -> dt.datetime | None:
         raise UserError(
             f"{flag} {text!r} is not a date (YYYY-MM-DD) or ISO datetime (YYYY-MM-DDTHH:MM[+08:00])"
         ) from None
+
+
+def as_window(since: str | dt.date | Window | None, until: str | dt.date | None = None) -> Window:
+    """A Window from bounds given as text (parsed and checked), dates, datetimes or a Window."""
+    if isinstance(since, Window):
+        return since
+    if isinstance(since, str | None) and isinstance(until, str | None):
+        return parse_window(since, until)
+    lo, hi = (
+        dt.datetime.combine(b, dt.time())
+        if isinstance(b, dt.date) and not isinstance(b, dt.datetime)
+        else b
+        for b in (since, until)
+    )
+    return Window(lo, hi)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Helpers for the ingest tests: tiny literal order-line frames and SKU maps with real dtypes."""
+"""Helpers for the ingest tests: tiny literal order-line and SKU-map tables with real types."""
 
 from __future__ import annotations
 
@@ -6,64 +6,21 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
-from schemas.ingest import COUNTRIES
-from transforms.frames import to_frame
+from schemas.contracts import OrderLines, Rejects, SkuMap
+from schemas.marketplaces import COUNTRIES
+from schemas.types import arrow_schema
+from transforms.pipeline import decide_and_group
+from transforms.statuses import purchasable_statuses
+from transforms.window import as_window
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
-
-ORDER_LINE_SCHEMA = pa.schema(
-    [
-        ("marketplace", pa.string()),
-        ("country", pa.string()),
-        ("order_number", pa.string()),
-        ("order_line_id", pa.string()),
-        ("seller_sku", pa.string()),
-        ("platform_sku_id", pa.string()),
-        ("quantity", pa.int64()),
-        ("unit_price", pa.decimal128(18, 2)),
-        ("paid_price", pa.decimal128(18, 2)),
-        ("currency", pa.string()),
-        ("ordered_at", pa.timestamp("us", tz="UTC")),
-        ("ordered_at_local", pa.timestamp("us")),
-        ("updated_at", pa.timestamp("us", tz="UTC")),
-        ("status", pa.string()),
-        ("item_name", pa.string()),
-        ("variation", pa.string()),
-        ("receiver_name", pa.string()),
-        ("receiver_phone", pa.string()),
-        ("receiver_country", pa.string()),
-        ("receiver_state", pa.string()),
-        ("receiver_city", pa.string()),
-        ("receiver_district", pa.string()),
-        ("receiver_address", pa.string()),
-        ("receiver_zip", pa.string()),
-        ("source_file", pa.string()),
-        ("source_row", pa.int64()),
-    ]
-)
-SKU_MAP_SCHEMA = pa.schema(
-    [
-        ("marketplace", pa.string()),
-        ("country", pa.string()),
-        ("seller_sku", pa.string()),
-        ("platform_item_id", pa.string()),
-        ("platform_sku_id", pa.string()),
-        ("source_platform", pa.string()),
-        ("source_item_id", pa.string()),
-        ("source_sku_id", pa.string()),
-        ("source_spec_id", pa.string()),
-        ("source_sku_props", pa.string()),
-        ("qty_multiplier", pa.int64()),
-        ("supplier_shop", pa.string()),
-        ("status", pa.string()),
-        ("source_url", pa.string()),
-    ]
-)
+ORDER_LINES = arrow_schema(OrderLines)
+SKU_MAP = arrow_schema(SkuMap)
+REJECTS = arrow_schema(Rejects)
 
 
 def line(
@@ -71,27 +28,29 @@ def line(
     order_number: str = "100000000000001",
     seller_sku: str = "SKU-A",
     *,
+    marketplace: str = "lazada",
     country: str = "MY",
     status: str = "pending",
     paid: str = "10.00",
+    quantity: int = 1,
     local: str = "2026-11-25 10:00",
     updated: str | None = None,
     **extra: object,
 ) -> dict:
     """One canonical order line; `local` is the shop's wall clock, UTC is derived from it."""
     created = dt.datetime.fromisoformat(local)
-    offset = dt.timedelta(hours=COUNTRIES[country][1])
+    offset = dt.timedelta(hours=COUNTRIES[country].utc_offset)
     values = {
-        "marketplace": "lazada",
+        "marketplace": marketplace,
         "country": country,
         "order_number": order_number,
         "order_line_id": order_line_id,
         "seller_sku": seller_sku,
         "platform_sku_id": None,
-        "quantity": 1,
+        "quantity": quantity,
         "unit_price": Decimal(paid),
         "paid_price": Decimal(paid),
-        "currency": COUNTRIES[country][0],
+        "currency": COUNTRIES[country].currency,
         "ordered_at": (created - offset).replace(tzinfo=dt.UTC),
         "ordered_at_local": created,
         "updated_at": (dt.datetime.fromisoformat(updated) - offset).replace(tzinfo=dt.UTC)
@@ -102,7 +61,7 @@ def line(
         "variation": None,
         "receiver_name": "Nur Aisyah",
         "receiver_phone": "60123456780",
-        "receiver_country": COUNTRIES[country][2],
+        "receiver_country": COUNTRIES[country].name,
         "receiver_state": "Selangor",
         "receiver_city": "Shah Alam",
         "receiver_district": "Seksyen 7",
@@ -114,12 +73,12 @@ def line(
     return values
 
 
-def lines_frame(rows: list[dict], *, keep_rows: bool = False) -> pd.DataFrame:
-    """Order lines with the dtypes `read_exports` produces; rows numbered 2, 3, ... by position
-    unless `keep_rows` (then each row carries its own `source_row`)."""
+def lines_table(rows: list[dict], *, keep_rows: bool = False) -> pa.Table:
+    """Order lines as `read_file` makes them; rows numbered 2, 3, ... by position unless
+    `keep_rows` (then each row carries its own `source_row`)."""
     if not keep_rows:
         rows = [dict(r, source_row=2 + i) for i, r in enumerate(rows)]
-    return to_frame(pa.Table.from_pylist(rows, schema=ORDER_LINE_SCHEMA))
+    return pa.Table.from_pylist(rows, schema=ORDER_LINES)
 
 
 def map_row(
@@ -127,6 +86,7 @@ def map_row(
     item: str = "718293045561",
     sku: str | None = "5219384756012",
     *,
+    marketplace: str = "lazada",
     country: str = "MY",
     platform: str = "taobao",
     spec: str | None = None,
@@ -135,7 +95,7 @@ def map_row(
     platform_sku_id: str | None = None,
 ) -> dict:
     return {
-        "marketplace": "lazada",
+        "marketplace": marketplace,
         "country": country,
         "seller_sku": seller_sku,
         "platform_item_id": None,
@@ -152,13 +112,49 @@ def map_row(
     }
 
 
-def sku_map_frame(rows: list[dict]) -> pd.DataFrame:
-    return to_frame(pa.Table.from_pylist(rows, schema=SKU_MAP_SCHEMA))
+def sku_map_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SKU_MAP)
 
 
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as plain Python values (None for nulls, Decimal, datetime) via Arrow."""
-    return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+def reject(order_number: str | None, *, marketplace: str = "lazada", country: str | None = "MY",
+           row: int = 99) -> dict:  # fmt: skip
+    """A row rejected while reading (it holds its order)."""
+    return {"source_file": "export.csv", "source_row": row, "order_line_id": None,
+            "order_number": order_number, "reason_code": "BAD_PRICE", "reason": "x",
+            "column": "paidPrice", "value": None, "marketplace": marketplace, "country": country}  # fmt: skip
+
+
+class Plan:
+    """What `decide_and_group` made of some literal lines, with lookups for the tests."""
+
+    def __init__(self, rows, sku_map, *, since=None, until=None, statuses=None, read_rejects=()):
+        read = pa.Table.from_pylist(list(read_rejects), schema=REJECTS)
+        self.order_lines, self.purchases, self.purchase_lines, self.rejects = decide_and_group(
+            lines_table(rows) if isinstance(rows, list) else rows,
+            read,
+            sku_map,
+            window=as_window(since, until),
+            statuses=purchasable_statuses(statuses),
+        )
+        self.rule_rejects = self.rejects.slice(read.num_rows)
+
+    def dispositions(self) -> dict[str, str]:
+        return dict(
+            zip(
+                self.order_lines["order_line_id"].to_pylist(),
+                self.order_lines["disposition"].to_pylist(),
+                strict=True,
+            )
+        )
+
+    def reasons(self) -> dict[str, str]:
+        return dict(
+            zip(
+                self.rule_rejects["order_line_id"].to_pylist(),
+                self.rule_rejects["reason_code"].to_pylist(),
+                strict=True,
+            )
+        )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Lazada normalisation on tiny literal tables: header matching, each row rule, receivers."""
+"""Lazada exports on tiny literal tables: header matching, each cell rule, receivers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from schemas.ingest import LAZADA_EXPORT_COLUMNS, LAZADA_LEGACY_COLUMNS
-from transforms.lazada import match_header, normalise, parse_local_time, parse_money
+from schemas.exports import LAZADA_CURRENT, LAZADA_LEGACY
+from transforms.cells import parse_local_time, parse_money
+from transforms.formats import match_header
+from transforms.lazada import DATES, FORMAT, READER
+from transforms.normalise import normalise
 
 GOOD = {
     "orderItemId": "212345678911234",
@@ -35,12 +38,16 @@ GOOD = {
 }
 
 
-def run(*rows: dict, headers: dict | None = None):
-    """normalise() over literal rows (dicts of text; missing keys are absent columns)."""
+def run(*rows: dict, headers: dict | None = None, malformed=()):
+    """normalise() over literal rows (dicts of text; missing keys are absent columns);
+    `headers` renames columns (camelCase -> the file's own names)."""
+    headers = headers or {}
     columns = sorted({k for r in rows for k in r})
-    table = pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in columns})
+    table = pa.table({headers.get(c, c): pa.array([r.get(c) for r in rows], pa.string())
+                      for c in columns})  # fmt: skip
     numbers = np.arange(2, 2 + len(rows), dtype=np.int64)
-    lines, rejects = normalise(table, numbers, "f.csv", headers=headers)
+    match = match_header(FORMAT, table.column_names)
+    lines, rejects = normalise(READER, match, table, numbers, "f.csv", malformed)
     return lines.to_pylist(), rejects.to_pylist()
 
 
@@ -55,39 +62,37 @@ def one_reject(**changes: object) -> dict:
 
 
 def test_current_header_matches_every_used_column():
-    match = match_header(LAZADA_EXPORT_COLUMNS)
+    match = match_header(FORMAT, LAZADA_CURRENT)
     assert match.style == "current"
     assert match.missing == [] and match.duplicated == []
-    assert match.columns["orderItemId"] == "orderItemId"
+    assert match.columns["order_item_id"] == "orderItemId"
 
 
 def test_legacy_display_names_map_to_the_same_columns():
-    match = match_header(LAZADA_LEGACY_COLUMNS)
+    match = match_header(FORMAT, LAZADA_LEGACY)
     assert match.style == "legacy"
     assert match.missing == []
-    assert match.columns["createTime"] == "Created at"
-    assert match.columns["shippingPhone"] == "Shipping Phone Number"
-    assert match.columns["shippingPostCode"] == "Shipping Postcode"
+    assert match.columns["created"] == "Created at"
+    assert match.columns["phone"] == "Shipping Phone Number"
+    assert match.columns["postcode"] == "Shipping Postcode"
 
 
 def test_oldest_variant_item_id_and_case_and_spacing_are_tolerated():
     header = ["Item Id", "ORDER NUMBER", "seller_sku", "Created At", "status ", "Paid Price",
               "Shipping Name", "Shipping Address", "Shipping Country"]  # fmt: skip
-    match = match_header(header)
+    match = match_header(FORMAT, header)
     assert match.missing == []
-    assert match.columns["orderItemId"] == "Item Id"
-    assert match.columns["sellerSku"] == "seller_sku"
+    assert match.columns["order_item_id"] == "Item Id"
+    assert match.columns["seller_sku"] == "seller_sku"
 
 
 def test_missing_required_and_country_source_are_named():
-    header = [
-        c for c in LAZADA_EXPORT_COLUMNS if c not in ("sellerSku", "lazadaSku", "shippingCountry")
-    ]
-    assert match_header(header).missing == ["sellerSku", "lazadaSku or shippingCountry"]
+    header = [c for c in LAZADA_CURRENT if c not in ("sellerSku", "lazadaSku", "shippingCountry")]
+    assert match_header(FORMAT, header).missing == ["sellerSku", "lazadaSku or shippingCountry"]
 
 
 def test_two_headers_for_one_column_is_reported():
-    assert match_header([*LAZADA_EXPORT_COLUMNS, "Order Item Id"]).duplicated == ["orderItemId"]
+    assert match_header(FORMAT, [*LAZADA_CURRENT, "Order Item Id"]).duplicated == ["orderItemId"]
 
 
 # --- a good row ----------------------------------------------------------------------------------
@@ -260,6 +265,7 @@ def test_personal_values_are_masked_in_rejects():
 
 def test_rejects_name_the_files_own_header():
     _, rejects = run(dict(GOOD, createTime="never"), headers={"createTime": "Created at"})
+    assert rejects[0]["marketplace"] == "lazada" and rejects[0]["country"] == "MY"
     assert rejects[0]["column"] == "Created at"
     assert rejects[0]["reason"].startswith("Created at ")
 
@@ -274,11 +280,9 @@ def test_good_rows_of_a_file_with_bad_rows_go_on():
 
 
 def test_malformed_rows_from_the_parser_are_rejects():
-    table = pa.table({c: pa.array([v], pa.string()) for c, v in GOOD.items()})
-    lines, rejects = normalise(table, np.array([2]), "f.csv", malformed=[(3, "a,b")])
-    assert lines.num_rows == 1
-    assert rejects.to_pylist()[0]["reason_code"] == "MALFORMED_ROW"
-    assert rejects.to_pylist()[0]["source_row"] == 3
+    lines, rejects = run(GOOD, malformed=[(3, "a,b")])
+    assert len(lines) == 1
+    assert (rejects[0]["reason_code"], rejects[0]["source_row"]) == ("MALFORMED_ROW", 3)
 
 
 # --- parsers -------------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ def test_parse_local_time_formats():
     text = pa.array(["14 Mar 2026 09:12", "3 Jun 2026 20:41", "14 Mar 2026 09:12:33",
                      "2026-03-14 09:12:00", "2026-03-14 09:12", "2026-03-14T09:12:00",
                      None, "31 Feb 2026 10:00"])  # fmt: skip
-    parsed, bad = parse_local_time(text)
+    parsed, bad = parse_local_time(text, DATES)
     assert parsed.to_pylist()[:6] == [
         dt.datetime(2026, 3, 14, 9, 12),
         dt.datetime(2026, 6, 3, 20, 41),
@@ -313,7 +317,7 @@ def test_chunked_columns_parse_like_one_array():
     text = pa.chunked_array(
         [["14 Mar 2026 09:12", "bad"], ["15 Mar 2026 09:12", "14 Mar 2026 09:12"]]
     )
-    parsed, bad = parse_local_time(text)
+    parsed, bad = parse_local_time(text, DATES)
     assert parsed.to_pylist() == [dt.datetime(2026, 3, 14, 9, 12), None,
                                   dt.datetime(2026, 3, 15, 9, 12), dt.datetime(2026, 3, 14, 9, 12)]  # fmt: skip
     assert bad.to_pylist() == [False, True, False, False]

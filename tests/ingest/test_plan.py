@@ -1,22 +1,23 @@
-"""plan / write_plan / `purchase-sync plan` end to end on the samples and test files."""
+"""`purchase-sync plan` and `ingest()` end to end on the samples and test files."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from purchase_sync.cli import main as cli
 from schemas.errors import UserError
-from schemas.records import PlannedPurchase
 from tests.ingest.conftest import DATA, SAMPLES
-from transforms import PlanWriter, plan, write_plan
+from transforms import ingest, to_planned_purchases, write_plan
 
-SAMPLE_CSV = str(SAMPLES / "lazada_orders_2026-11-26.csv")
-SAMPLE_XLSX = str(SAMPLES / "lazada_orders_2026-11-26.xlsx")
-SAMPLE_MAP = str(SAMPLES / "sku_map.csv")
+SAMPLE_MAP = SAMPLES / "sku_map.csv"
+LAZADA_CSV = str(SAMPLES / "lazada_orders_2026-11-26.csv")
+LAZADA_XLSX = str(SAMPLES / "lazada_orders_2026-11-26.xlsx")
+ALL = [LAZADA_CSV, str(SAMPLES / "shopee_*"), str(SAMPLES / "tiktok_*")]
 INTERFACE_KEYS = {
     "rows_in", "rows_accepted", "rows_rejected", "purchases_planned", "purchases_created",
     "purchases_already_created", "purchases_failed", "purchases_unknown", "api_calls", "dry_run",
@@ -24,70 +25,83 @@ INTERFACE_KEYS = {
 }  # fmt: skip
 
 
-def test_sample_plan_adds_up():
-    result = plan([SAMPLE_CSV], SAMPLE_MAP)
-    s = result.summary
+@pytest.fixture(scope="module")
+def everything():
+    return ingest(ALL, sku_map=SAMPLE_MAP)
+
+
+def test_the_sample_shop_on_three_marketplaces_adds_up(everything):
+    s = everything.summary
     assert set(s) >= INTERFACE_KEYS
     assert s["row_conservation"]["holds"]
-    assert s["rows_in"] == s["rows_accepted"] + s["rows_rejected"] == 180
-    assert s["purchases_planned"] == len(result.purchases) > 0
+    assert s["rows_in"] == s["rows_accepted"] + s["rows_rejected"]
+    assert {f["marketplace"] for f in s["files"]} == {"lazada", "shopee", "tiktok"}
+    assert {f["header"] for f in s["files"]} >= {"current", "en", "th", "vi", "zh"}
+    assert all(f["error"] is None for f in s["files"])
+    for f in s["files"]:  # conservation per file too
+        accepted = sum(
+            1 for p in everything.order_lines["source_file"].to_pylist() if p == f["path"]
+        )
+        assert f["rows"] == accepted + f["rejected"]
+    assert set(s["rejected_by_reason"]) >= {
+        "BAD_DATE", "BAD_PRICE", "UNKNOWN_STATUS", "FORMULA_INJECTION", "BAD_ID", "MISSING_VALUE",
+        "DUPLICATE_CONFLICT", "UNMAPPED_SKU", "SKU_NOT_APPROVED", "BAD_QUANTITY",
+        "RECEIVER_CONFLICT"}  # fmt: skip
+    purchases = everything.purchases
+    assert set(purchases["marketplace"].to_pylist()) == {"lazada", "shopee", "tiktok"}
+    assert set(purchases["country"].to_pylist()) == {"MY", "SG", "PH", "TH", "VN", "ID"}
+    assert s["purchases_planned"] == purchases.num_rows > 100
+    prefixes = {i[:5] for i in purchases["outer_purchase_id"].to_pylist()}
+    assert prefixes == {"PS-LA", "PS-SH", "PS-TI"}
     assert s["purchases_created"] == 0 and s["dry_run"] is True
-    assert set(s["rejected_by_reason"]) >= {"BAD_DATE", "BAD_PRICE", "UNKNOWN_STATUS",
-        "FORMULA_INJECTION", "BAD_ID", "MISSING_VALUE", "DUPLICATE_CONFLICT", "UNMAPPED_SKU",
-        "SKU_NOT_APPROVED"}  # fmt: skip
-    assert set(result.purchases["country"]) == {"MY", "SG", "PH", "TH", "VN", "ID"}
-    assert s["skipped_by_status"]["canceled"] > 0
-    assert (result.purchases["units"] > 1).any()  # multi-unit orders
 
 
 def test_overlapping_xlsx_adds_rows_but_not_purchases():
-    csv_only = plan([SAMPLE_CSV], SAMPLE_MAP)
-    both = plan([SAMPLE_CSV, SAMPLE_XLSX], SAMPLE_MAP)
+    csv_only = ingest([LAZADA_CSV], sku_map=SAMPLE_MAP)
+    both = ingest([LAZADA_CSV, LAZADA_XLSX], sku_map=SAMPLE_MAP)
     assert both.summary["rows_in"] > csv_only.summary["rows_in"]
     assert both.summary["lines_by_disposition"]["duplicate"] > 0
-    assert sorted(p.payload_hash() for p in both.planned) == sorted(
-        p.payload_hash() for p in csv_only.planned
-    )
+    assert both.purchases["payload_hash"].equals(csv_only.purchases["payload_hash"])
 
 
 def test_overlapping_days_use_the_newest_status():
-    result = plan([str(DATA / "lazada_overlap_day1.csv"), str(DATA / "lazada_overlap_day2.csv")],
-                  str(DATA / "sku_map.csv"))  # fmt: skip
-    lines = result.order_lines.set_index(["order_line_id", "disposition"]).sort_index()
-    assert ("212345678911234", "skipped_status") in lines.index  # shipped on day 2
-    assert ("212345678911234", "duplicate") in lines.index
-    bag = result.purchase_lines[result.purchase_lines["seller_sku"] == "BAG-TOTE-GRY"]
-    assert list(bag["units"]) == [1]
+    result = ingest([str(DATA / "lazada_overlap_day1.csv"), str(DATA / "lazada_overlap_day2.csv")],
+                    sku_map=DATA / "sku_map.csv")  # fmt: skip
+    got = set(zip(result.order_lines["order_line_id"].to_pylist(),
+                  result.order_lines["disposition"].to_pylist(), strict=True))  # fmt: skip
+    assert ("212345678911234", "skipped_status") in got  # shipped on day 2
+    assert ("212345678911234", "duplicate") in got
+    lines = result.purchase_lines.to_pylist()
+    assert [ln["units"] for ln in lines if ln["seller_sku"] == "BAG-TOTE-GRY"] == [1]
 
 
 def test_window_selects_by_shop_day():
-    result = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"),
-                  since="2026-03-15", until="2026-03-16")  # fmt: skip
-    assert set(result.purchases["order_number"]) == {"300000000100003", "300000000100004"}
+    result = ingest([str(DATA / "lazada_current.csv")], sku_map=DATA / "sku_map.csv",
+                    since="2026-03-15", until="2026-03-16")  # fmt: skip
+    assert set(result.purchases["order_number"].to_pylist()) == {"300000000100003",
+                                                                 "300000000100004"}  # fmt: skip
     assert result.summary["window"]["since"] == "2026-03-15T00:00:00"
 
 
 def test_default_sku_map_is_looked_for_next_to_the_first_input(tmp_path):
     shutil.copy(DATA / "lazada_current.csv", tmp_path / "export.csv")
     with pytest.raises(UserError, match=r"sku_map\.csv"):
-        plan([str(tmp_path / "export.csv")], None)
+        ingest([str(tmp_path / "export.csv")])
     shutil.copy(DATA / "sku_map.csv", tmp_path / "sku_map.csv")
-    assert plan([str(tmp_path / "export.csv")], None).summary["sku_map"]["rows"] == 13
+    assert ingest([str(tmp_path / "export.csv")]).summary["sku_map"]["rows"] == 37
 
 
-def test_planned_records_are_built_on_demand():
-    result = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"))
-    planned = result.planned
-    assert all(isinstance(p, PlannedPurchase) for p in planned)
-    assert len(planned) == len(result.purchases)
+def test_planned_records_for_the_current_submit_stage():
+    result = ingest([str(DATA / "lazada_current.csv")], sku_map=DATA / "sku_map.csv")
+    planned = to_planned_purchases(result.purchases, result.purchase_lines)
+    assert len(planned) == result.purchases.num_rows
     cap = next(p for p in planned if p.country == "SG")
     assert cap.lines[0].quantity == 2 and cap.lines[0].source_spec_id.startswith("2ba3")
     assert cap.receiver.city == "Singapore"
 
 
-def test_write_plan_writes_each_file_atomically(tmp_path):
-    result = plan([SAMPLE_CSV], SAMPLE_MAP)
-    paths = write_plan(result, tmp_path / "out")
+def test_write_plan_writes_each_file_atomically(tmp_path, everything):
+    paths = write_plan(everything, tmp_path / "out")
     assert {p.name for p in paths.values()} == {"order_lines.parquet", "purchases.parquet",
         "purchase_lines.parquet", "rejects.parquet", "summary.json"}  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
@@ -95,38 +109,67 @@ def test_write_plan_writes_each_file_atomically(tmp_path):
     )  # no temp file left behind
     rejects = pq.read_table(paths["rejects"])
     assert rejects.column_names == ["source_file", "source_row", "order_line_id", "order_number",
-                                    "reason_code", "reason", "column", "value"]  # fmt: skip
+                                    "reason_code", "reason", "column", "value", "marketplace",
+                                    "country"]  # fmt: skip
+    purchases = pq.read_table(paths["purchases"])
+    assert "payload_hash" in purchases.column_names and "payload" not in purchases.column_names
     for name in ("order_lines", "purchases", "purchase_lines", "rejects"):
         schema = pq.read_schema(paths[name])
-        assert not [f.name for f in schema if "double" in str(f.type) or "float" in str(f.type)]
+        assert not [f.name for f in schema if pa.types.is_floating(f.type)]
         for f in schema:
-            if f.name.endswith(("_id", "_number", "_ids")) and f.name != "source_row":
+            if f.name.endswith(("_id", "_number", "_ids")):
                 assert "string" in str(f.type), (name, f.name, f.type)
-    summary = json.loads(paths["summary"].read_text())
-    assert summary["rows_in"] == 180
+    assert json.loads(paths["summary"].read_text())["rows_in"] == everything.rows_in
+
+
+def test_a_failed_write_leaves_the_previous_outputs(tmp_path, everything, monkeypatch):
+    out = tmp_path / "out"
+    first = write_plan(everything, out)
+    before = {name: path.read_bytes() for name, path in first.items()}
+    import transforms.output as output
+
+    real = output.pq.write_table
+    calls = []
+
+    def fail_on_the_third(table, where, **kw):
+        calls.append(where)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(table, where, **kw)
+
+    monkeypatch.setattr(output.pq, "write_table", fail_on_the_third)
+    with pytest.raises(OSError, match="disk full"):
+        write_plan(everything, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.values())
+    assert {name: path.read_bytes() for name, path in first.items()} == before
 
 
 def test_cli_plan_prints_a_summary_and_writes_outputs(tmp_path, capsys):
-    code = cli(["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--out", str(tmp_path),
-                "--statuses", "pending,ready_to_ship"])  # fmt: skip
+    code = cli(["plan", *ALL, "--sku-map", str(SAMPLE_MAP), "--out", str(tmp_path),
+                "--statuses", "pending,ready_to_ship,shopee:To ship,tiktok:awaiting_shipment"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
-    assert "180 rows in" in out and "purchases" in out and "wrote" in out
+    assert "rows in" in out and "purchases" in out and "wrote" in out
+    assert "lazada" in out and "shopee" in out and "tiktok" in out
     assert "Nur Aisyah" not in out  # no personal data on the terminal
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["duration_s"] > 0
+    assert summary["purchasable_statuses"] == {
+        "lazada": ["pending", "ready_to_ship"], "shopee": ["ready_to_ship"],
+        "tiktok": ["awaiting_shipment"]}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["plan", "nothing-here-*.csv"], "no input file matches"),
-        (["plan", SAMPLE_CSV, "--sku-map", str(DATA / "sku_map_conflict.csv")], "conflicting"),
-        (["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--since", "someday"], "--since"),
-        (["plan", SAMPLE_CSV, "--sku-map", SAMPLE_MAP, "--statuses", "pendng"], "unknown status"),
-        (["plan", str(DATA / "lazada_missing_column.csv"), "--sku-map", SAMPLE_MAP], "sellerSku"),
+        (["plan", LAZADA_CSV, "--sku-map", str(DATA / "sku_map_conflict.csv")], "conflicting"),
+        (["plan", LAZADA_CSV, "--sku-map", str(SAMPLE_MAP), "--since", "someday"], "--since"),
+        (["plan", LAZADA_CSV, "--sku-map", str(SAMPLE_MAP), "--statuses", "pendng"], "unknown status"),
+        (["plan", LAZADA_CSV, "--sku-map", str(SAMPLE_MAP), "--statuses", "ebay:x"], "unknown marketplace"),
+        (["plan", str(DATA / "lazada_missing_column.csv"), "--sku-map", str(SAMPLE_MAP)], "sellerSku"),
     ],
-)
+)  # fmt: skip
 def test_cli_fatal_problems_exit_2_with_one_line(argv, message, tmp_path, capsys):
     code = cli([*argv, "--out", str(tmp_path)])
     err = capsys.readouterr().err
@@ -135,102 +178,27 @@ def test_cli_fatal_problems_exit_2_with_one_line(argv, message, tmp_path, capsys
 
 
 def test_file_with_a_conflicting_duplicate_and_an_unapproved_sku():
-    conflict = plan([str(DATA / "lazada_duplicate_conflict.csv")], str(DATA / "sku_map.csv"))
+    conflict = ingest([str(DATA / "lazada_duplicate_conflict.csv")], sku_map=DATA / "sku_map.csv")
     assert conflict.summary["rejected_by_reason"] == {"DUPLICATE_CONFLICT": 2}
-    assert set(conflict.rejects["column"]) == {"paid_price"}
-    current = plan([str(DATA / "lazada_current.csv")], str(DATA / "sku_map.csv"))
-    (reject,) = current.rejects.to_dict("records")
+    assert set(conflict.rejects["column"].to_pylist()) == {"paid_price"}
+    current = ingest([str(DATA / "lazada_current.csv")], sku_map=DATA / "sku_map.csv")
+    (reject,) = current.rejects.to_pylist()
     assert (reject["reason_code"], reject["value"]) == ("SKU_NOT_APPROVED", "pending")
     assert reject["order_line_id"] == "300000000120001"  # LAMP-DESK-WHT, pending in the map
 
 
-def test_plan_writer_puts_files_in_place_only_when_finished(tmp_path):
-    """Tables are written while the plan is made, into temporary files: a run that fails half
-    way leaves the previous outputs as they were and no temporary file behind."""
-    out = tmp_path / "out"
-    first = write_plan(plan([SAMPLE_CSV], SAMPLE_MAP), out)
-    before = {name: path.read_bytes() for name, path in first.items()}
-
-    with pytest.raises(RuntimeError, match="half way"), PlanWriter(out) as writer:
-        result = plan([SAMPLE_XLSX], SAMPLE_MAP, writer=writer)  # hands over its tables
-        assert writer._pending  # the writing had started
-        raise RuntimeError("half way")
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first.values())
-    assert {name: path.read_bytes() for name, path in first.items()} == before
-
-    with PlanWriter(out) as writer:
-        result = plan([SAMPLE_XLSX], SAMPLE_MAP, writer=writer)
-        paths = writer.finish(result.summary)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
-    assert json.loads(paths["summary"].read_text())["files"][0]["format"] == "xlsx"
-    assert pq.read_table(paths["purchases"]).num_rows == len(result.purchases)
-
-
-def test_plan_writer_refuses_a_missing_or_repeated_table(tmp_path):
-    result = plan([SAMPLE_CSV], SAMPLE_MAP)
-    with PlanWriter(tmp_path) as writer:
-        writer.submit("purchases", result.purchases)
-        with pytest.raises(ValueError, match="repeated"):
-            writer.submit("purchases", result.purchases)
-        with pytest.raises(ValueError, match="never submitted"):
-            writer.finish(result.summary)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_rows_pandera_rejects_are_not_planned_though_grouping_started_before_the_check(
-    tmp_path, monkeypatch
-):
-    """plan() maps and groups while pandera checks the lines; when the check moves a row to
-    the rejects, that grouping is thrown away before anything is written, and the plan is
-    the one of the checked lines (as read_exports + map_and_group give it)."""
-    import importlib
-
-    import pyarrow as pa
-
-    plan_module = importlib.import_module("transforms.plan")
-    from transforms import map_and_group, read_exports
-
-    real = plan_module._validate_lines
-
-    def strict(lines, source):  # a contract that refuses the first row of every file
-        good, rejects = real(lines, source)
-        part = {
-            "source_file": [source],
-            "source_row": good["source_row"].to_numpy()[:1],
-            "order_line_id": pa.array(good["order_line_id"].iloc[:1].array),
-            "order_number": pa.array(good["order_number"].iloc[:1].array),
-            "reason_code": ["SCHEMA_VIOLATION"],
-            "reason": ["breaks OrderLines check test"],
-            "column": ["order_line_id"],
-            "value": [None],
-        }
-        extra = plan_module.reject_table([part])
-        rejects = extra if rejects is None else pa.concat_tables([rejects, extra])
-        return good.iloc[1:].reset_index(drop=True), rejects
-
-    monkeypatch.setattr(plan_module, "_validate_lines", strict)
-    runs = []
-    grouping = plan_module._map_and_group
-    monkeypatch.setattr(
-        plan_module, "_map_and_group", lambda *a: runs.append(a[0].order_lines) or grouping(*a)
-    )
-    with PlanWriter(tmp_path) as writer:
-        result = plan([SAMPLE_CSV], SAMPLE_MAP, writer=writer)
-        paths = writer.finish(result.summary)
-
-    read = read_exports([SAMPLE_CSV])
-    assert "SCHEMA_VIOLATION" in set(read.rejects["reason_code"])
-    expected = map_and_group(
-        read.order_lines,
-        plan_module.load_sku_map(SAMPLE_MAP),
-        held_orders=read.rejects["order_number"],
-    )
-    assert [len(lines) for lines in runs] == [174, 173]  # speculative, then the checked lines
-    assert result.summary["rejected_by_reason"]["SCHEMA_VIOLATION"] == 1
-    assert result.summary["row_conservation"]["holds"]
-    assert result.purchases.equals(expected.purchases)
-    assert result.order_lines.equals(expected.order_lines)
-    written = pq.read_table(paths["order_lines"])
-    assert written.num_rows == len(expected.order_lines)
-    first_order = read.rejects.loc[read.rejects["reason_code"] == "SCHEMA_VIOLATION"]
-    assert not set(first_order["order_number"]) & set(result.purchases["order_number"])
+def test_one_run_mixes_marketplaces_countries_and_file_types():
+    names = ["lazada_current.xlsx", "shopee_en.xlsx", "shopee_th_cp874.csv", "tiktok_th.csv",
+             "tiktok_my.xlsx", "lazada_legacy_semicolon.csv"]  # fmt: skip
+    result = ingest([str(DATA / n) for n in names], sku_map=DATA / "sku_map.csv")
+    s = result.summary
+    assert s["row_conservation"]["holds"]
+    assert s["lines_by_marketplace"] == {"lazada": 23, "shopee": 10, "tiktok": 10}
+    by_market = {}
+    for p in result.purchases.to_pylist():
+        by_market.setdefault(p["marketplace"], set()).add(p["country"])
+    assert by_market == {"lazada": {"MY", "SG", "TH", "ID"}, "shopee": {"MY", "TH"},
+                         "tiktok": {"MY", "TH"}}  # fmt: skip
+    shopee_cap = [ln for ln in result.purchase_lines.to_pylist()
+                  if ln["marketplace"] == "shopee" and ln["seller_sku"] == "CAP-BSB-2PK"]  # fmt: skip
+    assert [(ln["units"], ln["quantity"]) for ln in shopee_cap] == [(3, 6), (3, 6)]

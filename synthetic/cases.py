@@ -1,14 +1,17 @@
-"""Regenerate the ingest test inputs in this directory. Deterministic; the outputs are committed.
+"""tests/data/: tiny literal exports, each with one quirk or fault a test names. Deterministic.
 
-    .venv/bin/python tests/data/make_test_data.py
+    .venv/bin/python -m synthetic tests
 
-Every file is small and made from the literal rows below, so a test can state exactly what it
-expects. Binary formats (xlsx, parquet) are written from the same rows.
+Every file is made from the literal rows below, so a test can state exactly what it expects;
+binary formats (xlsx, parquet) are written from the same rows. The Lazada files are rows of the
+export itself; the Shopee and TikTok Shop files render literal order lines (synthetic.render)
+in each header language and layout, with each format's quirks.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from schemas.ingest import LAZADA_EXPORT_COLUMNS, LAZADA_LEGACY_COLUMNS
+from schemas.exports import LAZADA_CURRENT, LAZADA_LEGACY
+from synthetic import files, render
+from synthetic.catalogs import SKU_MAP_COLUMNS
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 MY = dict(shippingName="Nur Aisyah Kamal", shippingAddress="No. 12, Jalan Mawar 3/2, Taman Sri Melati",
           shippingAddress3="Selangor", shippingAddress4="Shah Alam", shippingAddress5="Seksyen 7",
@@ -57,7 +62,7 @@ def row(item_id: str, order: str, sku: str, cc: str, who: dict, status: str, pai
         unit: str, created: str, updated: str, item: str = "Canvas Tote Bag",
         variation: str = "Color Family:Black") -> dict:  # fmt: skip
     """One unit row of the current export; every other column blank."""
-    values = dict.fromkeys(LAZADA_EXPORT_COLUMNS, "")
+    values = dict.fromkeys(LAZADA_CURRENT, "")
     values.update(who)
     values.update(
         orderItemId=item_id, orderType="Normal", lazadaId="3069252927", sellerSku=sku,
@@ -100,38 +105,32 @@ SKU_MAP = [
     ("lazada", "ID", "TS-RED-L", "", "", "1688", "554456348334", "4951323355634", "c266e0726506185beaf205cbae88530e", "颜色:红色;尺码:L", "1", "义乌某某服饰厂", "approved", ""),
     ("lazada", "SG", "CAP-BSB-2PK", "", "", "1688", "612345678901", "4951323355700", "2ba3d63866a71fbae83909d9b4814f01", "颜色:黑色", "2", "某某帽业", "approved", ""),
     ("lazada", "VN", "LAMP-DESK-WHT", "", "", "taobao", "800000000005", "9000000000050", "", "颜色分类:白色", "1", "Generated shop", "pending", ""),
+    *[
+        row
+        for market in ("shopee", "tiktok")
+        for cc in ("MY", "PH", "TH", "VN")
+        for row in (
+            (market, cc, "BAG-TOTE-BLK", "", "", "taobao", "718293045561", "5219384756012", "", "", "1", "", "approved", ""),
+            (market, cc, "CAP-BSB-2PK", "", "", "1688", "612345678901", "4951323355700", "2ba3d63866a71fbae83909d9b4814f01", "", "2", "", "approved", ""),
+            (market, cc, "TS-RED-M", "", "", "1688", "554456348334", "4951323355633", "", "", "1", "", "approved", ""),
+        )
+    ],
 ]  # fmt: skip
-SKU_MAP_HEADER = ("marketplace", "country", "seller_sku", "platform_item_id", "platform_sku_id",
-                  "source_platform", "source_item_id", "source_sku_id", "source_spec_id",
-                  "source_sku_props", "qty_multiplier", "supplier_shop", "status", "source_url")  # fmt: skip
-
-LEGACY_NAMES = {  # current name -> legacy display name
-    "orderItemId": "Order Item Id", "lazadaId": "Lazada Id", "sellerSku": "Seller SKU",
-    "lazadaSku": "Lazada SKU", "createTime": "Created at", "updateTime": "Updated at",
-    "orderNumber": "Order Number", "customerName": "Customer Name", "shippingName": "Shipping Name",
-    "shippingAddress": "Shipping Address", "shippingAddress2": "Shipping Address2",
-    "shippingAddress3": "Shipping Address3", "shippingAddress4": "Shipping Address4",
-    "shippingAddress5": "Shipping Address5", "shippingPhone": "Shipping Phone Number",
-    "shippingPhone2": "Shipping Phone Number2", "shippingCity": "Shipping City",
-    "shippingPostCode": "Shipping Postcode", "shippingCountry": "Shipping Country",
-    "payMethod": "Payment Method", "paidPrice": "Paid Price", "unitPrice": "Unit Price",
-    "itemName": "Item Name", "variation": "Variation", "status": "Status",
-}  # fmt: skip
+SKU_MAP_HEADER = SKU_MAP_COLUMNS
 
 
 def write_csv(path: Path, rows: list[dict], columns, *, delimiter: str = ",",
               bom: bool = False, newline: str = "\n") -> None:  # fmt: skip
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=delimiter, lineterminator=newline)
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow([r.get(c, "") for c in columns])
-    path.write_bytes((("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8"))
+    table = pa.table(
+        {c: pa.array([r.get(c, "") or None for r in rows], pa.string()) for c in columns}
+    )
+    files.write_csv(table, path, delimiter=delimiter, newline=newline,
+                    encoding="utf-8-sig" if bom else "utf-8")  # fmt: skip
 
 
 def legacy(rows: list[dict], id_header: str = "Order Item Id") -> tuple[list[dict], list[str]]:
-    names = {**LEGACY_NAMES, "orderItemId": id_header}
-    columns = [c if c != "Order Item Id" else id_header for c in LAZADA_LEGACY_COLUMNS]
+    names = {**render.LEGACY_NAMES, "orderItemId": id_header}
+    columns = [c if c != "Order Item Id" else id_header for c in LAZADA_LEGACY]
     return [{names[k]: v for k, v in r.items() if k in names} for r in rows], columns
 
 
@@ -170,8 +169,8 @@ def bad_rows() -> list[dict]:
     return good + bad + [dict(BASE[7])]  # row 19: a good VN row after the bad ones
 
 
-def main() -> None:
-    cols = LAZADA_EXPORT_COLUMNS
+def lazada_files() -> None:
+    cols = LAZADA_CURRENT
     write_csv(HERE / "lazada_current.csv", BASE, cols)
     write_csv(HERE / "lazada_current_bom_crlf.csv", BASE, cols, bom=True, newline="\r\n")
     shuffled = ["myOwnNote", *reversed([c for c in cols if c != "platformDiscountTotal"])]
@@ -203,7 +202,6 @@ def main() -> None:
     write_csv(HERE / "sku_map_bad_multiplier.csv", [dict(zip(SKU_MAP_HEADER, r, strict=True)) for r in bad_mult], SKU_MAP_HEADER)  # fmt: skip
     write_csv(HERE / "sku_map_missing_column.csv", [dict(zip(SKU_MAP_HEADER, r, strict=True)) for r in SKU_MAP[:2]],
               [c for c in SKU_MAP_HEADER if c != "source_item_id"])  # fmt: skip
-    print("wrote", len(list(HERE.glob("*.*"))) - 1, "files to", HERE)
 
 
 def _overlap(cols) -> None:
@@ -226,47 +224,40 @@ def _malformed(cols) -> None:
     writer.writerow([BASE[0][c] for c in cols])
     broken = [BASE[1][c] for c in cols] + ["stray"]
     writer.writerow(broken)
-    multiline = dict(BASE[2], shippingAddress="No. 12, Jalan Mawar 3/2\nTaman Sri Melati")
+    multiline = dict(BASE[3], shippingAddress="Unit 4B,\n88 Kamuning Road")
     writer.writerow([multiline[c] for c in cols])
-    writer.writerow([BASE[3][c] for c in cols])
+    writer.writerow([BASE[4][c] for c in cols])
     (HERE / "lazada_malformed.csv").write_text(buf.getvalue(), encoding="utf-8")
 
 
 def _xlsx(path: Path, rows: list[dict]) -> None:
     """Phones, postcodes, prices and odd-row ids as numbers, as a spreadsheet stores them."""
-    numeric = {"shippingPhone", "shippingPostCode", "paidPrice", "unitPrice"}
-    book = xlsxwriter.Workbook(path)
-    sheet = book.add_worksheet("sheet1")
-    book.add_worksheet("notes").write(0, 0, "not the export")
-    sheet.write_row(0, 0, LAZADA_EXPORT_COLUMNS)
-    for r, values in enumerate(rows, start=1):
-        for c, name in enumerate(LAZADA_EXPORT_COLUMNS):
-            value = values[name]
-            if value and (name in numeric or (name == "orderItemId" and r % 2)):
-                sheet.write_number(r, c, float(value))
-            elif value:
-                sheet.write_string(r, c, value)
-    book.close()
+    numbers = {"shippingPhone": 1, "shippingPostCode": 1, "paidPrice": 1, "unitPrice": 1,
+               "orderItemId": 2}  # fmt: skip
+    table = pa.table(
+        {c: pa.array([r[c] or None for r in rows], pa.string()) for c in LAZADA_CURRENT}
+    )
+    files.write_xlsx(table, path, numbers=numbers, extra_sheet=True)
 
 
 def _xlsx_formula(path: Path) -> None:
     """A text cell that looks like a formula, and a real formula cell with a cached value."""
     book = xlsxwriter.Workbook(path)
     sheet = book.add_worksheet("sheet1")
-    sheet.write_row(0, 0, LAZADA_EXPORT_COLUMNS)
+    sheet.write_row(0, 0, LAZADA_CURRENT)
     for r, values in enumerate(BASE[:3], start=1):
-        for c, name in enumerate(LAZADA_EXPORT_COLUMNS):
+        for c, name in enumerate(LAZADA_CURRENT):
             if values[name]:
                 sheet.write_string(r, c, values[name])
-    name_col = LAZADA_EXPORT_COLUMNS.index("shippingName")
+    name_col = LAZADA_CURRENT.index("shippingName")
     sheet.write_string(2, name_col, '=HYPERLINK("http://evil.example","x")')
-    item_col = LAZADA_EXPORT_COLUMNS.index("itemName")
+    item_col = LAZADA_CURRENT.index("itemName")
     sheet.write_formula(3, item_col, '=UPPER("evaluated")', None, "cached text")
     book.close()
 
 
 def _parquet_current(path: Path) -> None:
-    table = pa.table({c: [r[c] or None for r in BASE] for c in LAZADA_EXPORT_COLUMNS})
+    table = pa.table({c: [r[c] or None for r in BASE] for c in LAZADA_CURRENT})
     pq.write_table(table, path)
 
 
@@ -286,5 +277,96 @@ def _parquet_legacy(path: Path) -> None:
     pq.write_table(table, path)
 
 
-if __name__ == "__main__":
-    main()
+# --- Shopee and TikTok Shop: literal order lines, rendered ----------------------------------------
+
+PEOPLE = {  # name, phone, street, state, city, district, postcode
+    "MY": ("Nur Aisyah Kamal", "60123456780", "No. 12, Jalan Mawar 3/2, Taman Sri Melati",
+           "Selangor", "Shah Alam", "Seksyen 7", "40000"),
+    "PH": ("Juan Miguel Reyes", "639171234567", "Unit 4B, 88 Kamuning Road", "Metro Manila",
+           "Quezon City", "Pinyahan", "1100"),
+    "TH": ("สมชาย ใจดี", "66812345678", "99/12 ซอยสุขุมวิท 101", "สมุทรปราการ/ Samut Prakan",
+           "เมืองสมุทรปราการ/ Mueang Samut Prakan", "สำโรงเหนือ/ Samrong Nuea", "10270"),
+    "VN": ("Nguyễn Văn Hùng", "84912345678", "Số 12 Ngõ 34 Phố Huế", "Hà Nội", "Quận Hai Bà Trưng",
+           "Phường Phố Huế", None),
+}  # fmt: skip
+SKUS = {  # seller SKU -> item name, variation, platform SKU id
+    "BAG-TOTE-BLK": ("Canvas Tote Bag", "Black", "15298395971"),
+    "CAP-BSB-2PK": ("Baseball Cap (2 pcs)", "Black", "15298395972"),
+    "TS-RED-M": ("Cotton T-Shirt", "Red, M", "15298395973"),
+}
+
+
+def order_lines(country: str, prefix: str) -> pa.Table:
+    """Four orders of one shop: two lines (one of 2 units), a pack of 2 bought 3 times, a
+    cancelled order, and one placed the day before."""
+    name, phone, street, state, city, district, postcode = PEOPLE[country]
+    specs = [  # order, SKU, quantity, unit and discount cents, stage, created
+        ("01", "BAG-TOTE-BLK", 2, 5900, 1310, "to_ship", "2026-03-14 09:12:33"),
+        ("01", "TS-RED-M", 1, 2990, 0, "to_ship", "2026-03-14 09:12:33"),
+        ("02", "CAP-BSB-2PK", 3, 3590, 0, "packed", "2026-03-14 23:30:00"),
+        ("03", "TS-RED-M", 1, 2990, 0, "cancelled", "2026-03-14 10:00:00"),
+        ("04", "BAG-TOTE-BLK", 1, 5900, 0, "to_ship", "2026-03-13 08:00:00"),
+    ]
+    n = len(specs)
+    created = [dt.datetime.fromisoformat(s[6]) for s in specs]
+    return pa.table(
+        {
+            "country": [country] * n,
+            "order_number": [prefix + s[0] for s in specs],
+            "line_seq": [0, 1, 0, 0, 0],
+            "seller_sku": [s[1] for s in specs],
+            "item_name": [SKUS[s[1]][0] for s in specs],
+            "variation": [SKUS[s[1]][1] for s in specs],
+            "platform_item_id": ["3069252927"] * n,
+            "platform_sku_id": [SKUS[s[1]][2] for s in specs],
+            "quantity": pa.array([s[2] for s in specs], pa.int64()),
+            "unit_cents": pa.array([s[3] for s in specs], pa.int64()),
+            "discount_cents": pa.array([s[4] for s in specs], pa.int64()),
+            "platform_discount_cents": pa.array([0] * n, pa.int64()),
+            "stage": [s[5] for s in specs],
+            "created": pa.array(created, pa.timestamp("s")),
+            "updated": pa.array([c + dt.timedelta(minutes=30) for c in created], pa.timestamp("s")),
+            "name": [name] * n,
+            "phone": [phone] * n,
+            "street": [street] * n,
+            "state": [state] * n,
+            "city": [city] * n,
+            "district": [district] * n,
+            "postcode": pa.array([postcode] * n, pa.string()),
+        }
+    )
+
+
+def marketplace_files() -> None:
+    """Shopee in each header language and TikTok Shop in three address layouts, each with its
+    quirks: title rows above the header, cp874, utf-8-sig, `(PHP)` suffixes, the description row,
+    times ending in a TAB."""
+    files.write_xlsx(render.shopee(order_lines("MY", "260314MYAAAA"), "en"), HERE / "shopee_en.xlsx",
+                     numbers={"Phone Number": 1, "Quantity": 1})  # fmt: skip
+    files.write_csv(render.shopee(order_lines("PH", "260314PHAAAA"), "en_ph"),
+                    HERE / "shopee_en_ph.csv", encoding="utf-8-sig")  # fmt: skip
+    files.write_csv(render.shopee(order_lines("TH", "260314THAAAA"), "th"),
+                    HERE / "shopee_th_cp874.csv", encoding="cp874",
+                    before=[["รายงานคำสั่งซื้อ"], ["ร้าน: ตัวอย่าง", "2026-03-14"]])  # fmt: skip
+    files.write_xlsx(
+        render.shopee(order_lines("VN", "260314VNAAAA"), "vi"), HERE / "shopee_vi.xlsx"
+    )
+    files.write_csv(render.shopee(order_lines("MY", "260314ZHAAAA"), "zh"), HERE / "shopee_zh.csv")
+    th = render.tiktok(order_lines("TH", "5791234567890123"), "th")
+    files.write_csv(
+        th, HERE / "tiktok_th.csv", after=render.tiktok_description(tuple(th.column_names))
+    )
+    my = render.tiktok(order_lines("MY", "5791234567890456"), "my")
+    files.write_xlsx(
+        my, HERE / "tiktok_my.xlsx", after=render.tiktok_description(tuple(my.column_names))
+    )
+    files.write_csv(
+        render.tiktok(order_lines("VN", "5791234567890789"), "vn"), HERE / "tiktok_vn.csv"
+    )
+
+
+def build() -> list[Path]:
+    """Write every file here; their paths."""
+    lazada_files()
+    marketplace_files()
+    return sorted(HERE.glob("*.*"))
