@@ -44,7 +44,7 @@ SELECT live.row_id,
     sku_map.target, sku_map.qty_multiplier
 FROM live JOIN sku_map USING (map_row)
 """
-# One row per purchase line, with its hashed text and its JSON (for the purchase's payload).
+# One row per purchase line.
 _PURCHASE_LINES = f"""
 WITH grouped AS (
     SELECT outer_purchase_id, line_no, {_ORDER},
@@ -60,8 +60,7 @@ WITH grouped AS (
         line_no, {", ".join(TARGET)}
     FROM grouped JOIN (SELECT DISTINCT target, {", ".join(TARGET)} FROM sku_map) USING (target)
 )
-SELECT *, {line_text_sql(lambda c: c)} AS line_text, {line_json_sql(lambda c: c)} AS line_json
-FROM line ORDER BY {_ORDER}, line_no
+SELECT * FROM line ORDER BY {_ORDER}, line_no
 """
 
 
@@ -81,7 +80,8 @@ WITH heads AS (
     FROM bought JOIN lines USING (row_id)
     GROUP BY outer_purchase_id, {_ORDER}
 ), texts AS (  -- each purchase's line texts, sorted by line number
-    SELECT outer_purchase_id, list_sort(list((line_no, line_text, line_json))) AS texts
+    SELECT outer_purchase_id, list_sort(list((CAST(order_line_no AS BIGINT),
+        {line_text_sql(lambda c: c)}, {line_json_sql(lambda c: c)}))) AS texts
     FROM purchase_lines GROUP BY outer_purchase_id
 )
 SELECT heads.*,
