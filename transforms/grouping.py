@@ -74,7 +74,7 @@ WITH heads AS (
     SELECT outer_purchase_id, {_ORDER},
         min(ordered_at) AS ordered_at, min(ordered_at_local) AS ordered_at_local,
         any_value(currency) AS currency, sum(paid_price) AS revenue,
-        count(DISTINCT line_no) AS n_lines, sum(quantity) AS units,
+        max(line_no) AS n_lines, sum(quantity) AS units,  -- lines are numbered 1..n
         sum(quantity * qty_multiplier) AS quantity,
         {", ".join(f"any_value({r}) AS {r}" for r in RECEIVER)}
     FROM bought JOIN lines USING (row_id)
