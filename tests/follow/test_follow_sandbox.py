@@ -1,0 +1,238 @@
+"""Status sync, attention lists and cancels against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from purchase_sync.follow import (
+    FollowSettings,
+    remote_status_by_outer_id,
+    run_follow,
+    status_mix,
+    sync_statuses,
+)
+from purchase_sync.follow.ledger_view import created_purchases
+from tests.submit.factories import line, many, purchase
+
+from .conftest import FAST, create, make_client, sandbox_clock
+from .helpers import cancel_all, export_lines
+
+DAY = 86400
+
+
+async def _follow(sbx, ledger, store, tmp_path, settings=FAST, order_lines=None, **kw):
+    async with make_client(sbx) as client:
+        return await run_follow(
+            client,
+            store,
+            settings,
+            ledger_engine=ledger.engine,
+            out=tmp_path / "out",
+            order_lines=order_lines,
+            clock_ms=sandbox_clock(sbx),
+            **kw,
+        )
+
+
+def _cancel_calls(sbx) -> int:
+    return int(sbx.control.stats()["requests"].get("cancel", 0))
+
+
+async def test_followed_from_creation_through_payment_wait_auto_close_and_cancel(
+    sbx, ledger, store, tmp_path
+) -> None:
+    unpaid, cancelled = purchase("A1"), purchase("A2", (line(1, "652876415053", "4476108391170"),))
+    await create(sbx, ledger, [unpaid, cancelled])
+    pid = created_purchases(ledger.engine)[unpaid.outer_purchase_id].purchase_ids[0]
+
+    first = await _follow(sbx, ledger, store, tmp_path)
+    assert first.sync.observed == 2 and not first.sync.errors
+    assert status_mix(store) == {"WAIT_BUYER_P": 2}
+    assert {r["purchase_id"] for r in first.attention.to_pay} >= {pid}
+    to_pay = next(r for r in first.attention.to_pay if r["purchase_id"] == pid)
+    assert to_pay["payment_url"] and int(to_pay["amount_fen"]) > 0
+    assert "to PAY" in first.attention.headline()
+    assert (tmp_path / "out/follow/to_pay.csv").read_text().count(pid) == 1
+
+    # the customer cancels A2: its purchase is cancelled (accepted), then confirmed by a sync
+    lines = export_lines([unpaid, cancelled], cancel_all([cancelled]))
+    second = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    assert second.cancel.outcomes == {"accepted": 1}
+    assert [c["state"] for c in second.attention.cancels] == ["accepted"]  # not done yet
+    sbx.control.advance_clock(10)  # past the sandbox's asynchronous cancel delay
+    third = await _follow(sbx, ledger, store, tmp_path)
+    assert third.cancel.settled == {"confirmed": 1}
+    assert remote_status_by_outer_id(store)[cancelled.outer_purchase_id] == "TRADE_CLOSED"
+
+    # nobody pays A1: it auto-closes and is listed; our own cancel is not
+    sbx.control.advance_clock(DAY)
+    fourth = await _follow(sbx, ledger, store, tmp_path)
+    closed = [r["outer_purchase_id"] for r in fourth.attention.closed_unpaid]
+    assert closed == [unpaid.outer_purchase_id]
+    assert "CLOSED UNPAID" in fourth.attention.headline()
+    history = [
+        (h["old_value"], h["new_value"])
+        for h in store.history_of(unpaid.outer_purchase_id)
+        if h["sub_purchase_order_id"] is None and h["field"] == "status"
+    ]
+    assert history == [(None, "WAIT_BUYER_P"), ("WAIT_BUYER_P", "TRADE_CLOSED")]
+    assert _cancel_calls(sbx) == 1
+
+
+async def test_partial_cancel_closes_only_its_sub_orders(sbx, ledger, store, tmp_path) -> None:
+    # one supplier, two SKUs: one purchase id with two sub-orders; the customer drops one line
+    two = purchase(
+        "P1", (line(1, "718293045561", "5219384756012"), line(2, "718293045561", "5219384756013"))
+    )
+    await create(sbx, ledger, [two])
+    created = created_purchases(ledger.engine)[two.outer_purchase_id]
+    assert len(created.purchase_ids) == 1 and len(created.lines) == 2
+    dropped = created.lines[0]
+    statuses = {olid: "canceled" for olid in two.lines[0].order_line_ids}
+
+    result = await _follow(sbx, ledger, store, tmp_path, order_lines=export_lines([two], statuses))
+    [item] = result.cancel.planned
+    assert item.sub_ids == (dropped.sub_purchase_order_id,)
+    sbx.control.advance_clock(10)
+    await _follow(sbx, ledger, store, tmp_path)
+    subs = store.sub_order_rows(created.purchase_ids)
+    assert {s: r["status"] for s, r in subs.items()} == {
+        dropped.sub_purchase_order_id: "TRADE_CLOSED",
+        created.lines[1].sub_purchase_order_id: "WAIT_BUYER_P",
+    }
+    assert remote_status_by_outer_id(store)[two.outer_purchase_id] == "WAIT_BUYER_P"
+
+
+async def test_every_line_cancelled_cancels_whole_purchases(sbx, ledger, store, tmp_path) -> None:
+    # two suppliers: two purchase ids, each cancelled whole (no sub-order list)
+    two = purchase(
+        "W1", (line(1, "718293045561", "5219384756012"), line(2, "652876415053", "4476108391170"))
+    )
+    await create(sbx, ledger, [two])
+    result = await _follow(
+        sbx, ledger, store, tmp_path, order_lines=export_lines([two], cancel_all([two]))
+    )
+    assert len(result.cancel.planned) == 2
+    assert all(item.whole for item in result.cancel.planned)
+    sbx.control.advance_clock(10)
+    await _follow(sbx, ledger, store, tmp_path)
+    assert remote_status_by_outer_id(store)[two.outer_purchase_id] == "TRADE_CLOSED"
+
+
+async def test_shipped_line_is_listed_not_cancelled(sbx, ledger, store, tmp_path) -> None:
+    p = purchase("S1")
+    await create(sbx, ledger, [p])
+    [pid] = created_purchases(ledger.engine)[p.outer_purchase_id].purchase_ids
+    sbx.control.pay([pid])
+    sbx.control.advance_clock(DAY + 1)  # ships a day after payment
+    result = await _follow(
+        sbx, ledger, store, tmp_path, order_lines=export_lines([p], cancel_all([p]))
+    )
+    assert result.cancel.planned == [] and _cancel_calls(sbx) == 0
+    [ret] = result.attention.returns
+    assert ret["purchase_id"] == pid and "shipped" in ret["why"]
+    assert "RETURNS" in result.attention.headline()
+    assert pid in (tmp_path / "out/follow/returns_to_handle.csv").read_text()
+    logistics = store.purchase_rows([pid])[pid]["logistics"]
+    assert logistics.startswith('["SBX')
+
+
+async def test_rerun_sends_no_second_cancel(sbx, ledger, store, tmp_path) -> None:
+    ps = many(3)
+    await create(sbx, ledger, ps)
+    lines = export_lines(ps, cancel_all(ps[:1]))
+    first = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    second = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    assert first.cancel.sent == 1
+    assert second.cancel.sent == 0 and second.cancel.already_requested == 1
+    assert _cancel_calls(sbx) == 1
+
+
+async def test_crash_between_intent_and_call_is_settled_by_lookup(
+    sbx, ledger, store, tmp_path, monkeypatch
+) -> None:
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    lines = export_lines(ps, cancel_all(ps[:1]))
+
+    from shanjing import ShanjingClient
+
+    async def crash(self, *args, **kwargs):
+        raise RuntimeError("killed between the intent and the call")
+
+    with monkeypatch.context() as m:
+        m.setattr(ShanjingClient, "cancel_order", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    [req] = store.cancel_requests()
+    assert req["state"] == "intent" and _cancel_calls(sbx) == 0
+
+    # the rerun looks the purchase up: still open past the grace, so the cancel goes out once
+    rerun = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    assert rerun.cancel.settled == {"resend": 1} and rerun.cancel.outcomes == {"accepted": 1}
+    assert rerun.cancel.already_requested == 1  # the export's line is not planned again
+    assert _cancel_calls(sbx) == 1
+    sbx.control.advance_clock(10)
+    done = await _follow(sbx, ledger, store, tmp_path)
+    assert done.cancel.settled == {"confirmed": 1} and _cancel_calls(sbx) == 1
+
+
+async def test_lost_cancel_answer_is_confirmed_by_lookup_without_resend(
+    sbx, ledger, store, tmp_path
+) -> None:
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    sbx.control.set_config(lose_response_rate=1.0, fault_endpoints=["cancel"])
+    slow = dataclasses.replace(FAST, cancel_grace_s=3600.0)
+    first = await _follow(sbx, ledger, store, tmp_path, slow, export_lines(ps, cancel_all(ps[:1])))
+    assert first.cancel.outcomes == {"unknown": 1} and first.failed
+    sbx.control.set_config(lose_response_rate=0.0)
+    sbx.control.advance_clock(10)
+    second = await _follow(sbx, ledger, store, tmp_path, slow)
+    assert second.cancel.settled == {"confirmed": 1}
+    assert _cancel_calls(sbx) == 1
+
+
+async def test_share_guard_refuses_mass_cancel_unless_allowed(sbx, ledger, store, tmp_path) -> None:
+    ps = many(10)
+    await create(sbx, ledger, ps)
+    lines = export_lines(ps, cancel_all(ps[:5]))  # half the export: looks like a broken file
+    refused = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
+    assert refused.cancel.refused_by_guard and refused.cancel.planned == []
+    assert _cancel_calls(sbx) == 0 and store.cancel_requests() == []
+    capped = dataclasses.replace(FAST, allow_mass_cancel=True, max_cancels=2)
+    allowed = await _follow(sbx, ledger, store, tmp_path, capped, lines)
+    assert allowed.cancel.sent == 2 and allowed.cancel.skipped_by_cap == 3
+    assert _cancel_calls(sbx) == 2
+
+
+async def test_dry_run_lists_what_would_be_cancelled(sbx, ledger, store, tmp_path) -> None:
+    ps = many(4)
+    await create(sbx, ledger, ps)
+    dry = dataclasses.replace(FAST, dry_run=True)
+    result = await _follow(sbx, ledger, store, tmp_path, dry, export_lines(ps, cancel_all(ps[:1])))
+    assert [i["outer_purchase_id"] for i in result.summary["would_cancel"]] == [
+        ps[0].outer_purchase_id
+    ]
+    assert _cancel_calls(sbx) == 0 and store.cancel_requests() == []
+
+
+async def test_window_sync_reads_only_what_changed(sbx, ledger, store, tmp_path) -> None:
+    ps = many(120)
+    await create(sbx, ledger, ps)
+    settings = FollowSettings(window_lag_s=1.0)
+    clock = sandbox_clock(sbx)
+    sbx.control.advance_clock(10)  # the creations fall before the first sync's overlap
+    async with make_client(sbx) as client:
+        first = await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+        assert first.mode == "ids" and first.query_calls == first.min_query_calls == 3
+        created = created_purchases(ledger.engine)
+        paid = [created[p.outer_purchase_id].purchase_ids[0] for p in ps[:7]]
+        sbx.control.pay(paid)
+        sbx.control.advance_clock(5)  # past the window's lag
+        second = await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+    assert second.mode == "window" and second.window_orders == 7
+    assert second.query_calls == second.min_query_calls == 1
+    assert status_mix(store) == {"WAIT_BUYER_P": 113, "WAIT_SELLER_SEND_GOODS": 7}
