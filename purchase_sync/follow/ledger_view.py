@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ledger import State
 from ledger.schema import purchase_lines, purchases
 
-__all__ = ["CreatedLine", "CreatedPurchase", "created_purchases"]
+__all__ = ["CreatedLine", "CreatedPurchase", "created_purchases", "ledger_ready"]
 
 CHUNK = 500
 
@@ -37,6 +37,12 @@ class CreatedPurchase:
     payment_url: str | None
     amount_fen: int | None
     lines: tuple[CreatedLine, ...] = field(default=())
+
+
+def ledger_ready(engine: sa.Engine) -> bool:
+    """Whether the ledger's tables exist in this database (a run has created them)."""
+    names = set(sa.inspect(engine).get_table_names())
+    return {purchases.name, purchase_lines.name} <= names
 
 
 def _purchase_ids(raw: str | None) -> tuple[str, ...]:

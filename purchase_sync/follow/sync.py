@@ -7,7 +7,7 @@ Two ways to ask, both paged by the query's largest page (50) and complete-or-rai
   ceil(n / 50) calls when every answer is one page, the fewest the page size allows;
 - by modification window: every order changed since the last sync's window ended (minus a lag,
   because the query shows a change a little after it happened), in pages of 50. Purchases this
-  sync has never observed are still asked for by id. Used (`mode="auto"`) once a watermark
+  sync has never observed, or last saw with an undocumented status, are still asked for by id. Used (`mode="auto"`) once a watermark
   exists and is not older than `window_max_age_s`.
 
 Every query first takes one slot of the shared API budget (the Prefect global concurrency
@@ -226,17 +226,18 @@ class _Sync:
 def _followed_ids(
     created: dict[str, CreatedPurchase], seen: dict[str, dict]
 ) -> tuple[list[str], list[str]]:
-    """(purchase ids to follow, of them those never observed)."""
-    follow, unseen = [], []
+    """(purchase ids to follow, of them those a window cannot be trusted for: never observed,
+    or last seen with a status nobody documented, which are asked for by id every time)."""
+    follow, by_id = [], []
     for p in created.values():
         for pid in p.purchase_ids:
             row = seen.get(pid)
-            if row is None:
+            if row is None or not row["status_known"]:
                 follow.append(pid)
-                unseen.append(pid)
+                by_id.append(pid)
             elif not is_final(row["status"]):
                 follow.append(pid)
-    return follow, unseen
+    return follow, by_id
 
 
 async def sync_statuses(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import httpx
 import pytest
 
 from purchase_sync.follow import (
@@ -236,3 +237,44 @@ async def test_window_sync_reads_only_what_changed(sbx, ledger, store, tmp_path)
     assert second.mode == "window" and second.window_orders == 7
     assert second.query_calls == second.min_query_calls == 1
     assert status_mix(store) == {"WAIT_BUYER_P": 113, "WAIT_SELLER_SEND_GOODS": 7}
+
+
+class _RenamingStatus(httpx.AsyncBaseTransport):
+    """Real HTTP to the sandbox; the order query's answers carry a status nobody documented."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.old, self.new = f'"{old}"'.encode(), f'"{new}"'.encode()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        resp = await self.inner.handle_async_request(request)
+        if not request.url.path.endswith("/orders/query"):
+            return resp
+        body = (await resp.aread()).replace(self.old, self.new)
+        skip = {"content-length", "content-encoding", "transfer-encoding"}
+        headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in skip]
+        return httpx.Response(resp.status_code, headers=headers, content=body)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_unknown_status_value_is_kept_reported_and_followed(
+    sbx, ledger, store, tmp_path
+) -> None:
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    odd = "WAIT_SUPPLIER_REVIEW"
+    async with make_client(sbx, transport=_RenamingStatus("WAIT_BUYER_P", odd)) as client:
+        result = await run_follow(
+            client, store, FAST, ledger_engine=ledger.engine, out=tmp_path / "out"
+        )
+    assert result.sync.unknown_statuses[odd] == 2 + 2  # two purchases, one sub-order each
+    assert status_mix(store) == {odd: 2}
+    assert all(not r["status_known"] for r in store.purchase_rows().values())
+    assert result.attention.unknown_statuses == {odd: 2}
+    assert result.attention.to_pay == []  # not a payment wait as far as anyone documented
+    assert odd in (tmp_path / "out/follow/follow_summary.json").read_text()
+    # never final: the next sync asks for them again, and sees the documented value
+    again = await _follow(sbx, ledger, store, tmp_path)
+    assert again.sync.followed == 2 and status_mix(store) == {"WAIT_BUYER_P": 2}
