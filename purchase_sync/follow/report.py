@@ -38,7 +38,7 @@ __all__ = [
     "write_attention",
 ]
 
-ATTENTION_KEY = "purchases-needing-attention"
+ATTENTION_KEY = "purchase-sync-attention"
 #: the files written under `--out` (docs/operations.md)
 FILES = {
     "to_pay": "follow/to_pay.csv",
