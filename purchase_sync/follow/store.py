@@ -242,39 +242,30 @@ class FollowStore:
                     {r["sub_purchase_order_id"]: dict(r) for r in conn.execute(q).mappings()}
                 )
             hist: list[dict] = []
+            p_new, p_upd = [], []
             for o in observed:
                 prev = old_p.get(o["purchase_id"])
                 row = {**o, "observed_at": now}
                 if prev is None:
-                    row.update(first_observed_at=now, changed_at=now)
-                    conn.execute(purchases.insert().values(**row))
+                    p_new.append({**row, "first_observed_at": now, "changed_at": now})
                 else:
-                    if prev["status"] != o["status"]:
-                        row["changed_at"] = now
-                    conn.execute(
-                        purchases.update()
-                        .where(purchases.c.purchase_id == o["purchase_id"])
-                        .values(**row)
-                    )
+                    row["changed_at"] = now if prev["status"] != o["status"] else prev["changed_at"]
+                    p_upd.append(row)
                 if prev is None or prev["status"] != o["status"]:
                     hist.append(_hist(o, None, "status", prev and prev["status"], o["status"], now))
+            s_new, s_upd = [], []
             for s in subs:
-                prev = old_s.get(s["sub_purchase_order_id"])
+                sid = s["sub_purchase_order_id"]
+                prev = old_s.get(sid)
                 row = {k: v for k, v in s.items() if k != "modify_time_ms"}
                 row["observed_at"] = now
-                if prev is None:
-                    conn.execute(sub_orders.insert().values(**row))
-                else:
-                    conn.execute(
-                        sub_orders.update()
-                        .where(sub_orders.c.sub_purchase_order_id == s["sub_purchase_order_id"])
-                        .values(**row)
-                    )
-                sid = s["sub_purchase_order_id"]
+                (s_new if prev is None else s_upd).append(row)
                 for field in ("status", "refund_status"):
                     before = prev[field] if prev else None
                     if (prev is None and s[field] is not None) or (prev and before != s[field]):
                         hist.append(_hist(s, sid, field, before, s[field], now))
+            _write(conn, purchases, "purchase_id", p_new, p_upd)
+            _write(conn, sub_orders, "sub_purchase_order_id", s_new, s_upd)
             if hist:
                 conn.execute(history.insert(), hist)
                 changes = len(hist)
@@ -347,6 +338,20 @@ class FollowStore:
         """purchase_ids with a cancel of ours covering the whole purchase or some sub-order."""
         with self.engine.connect() as conn:
             return set(conn.execute(sa.select(cancels.c.purchase_id).distinct()).scalars())
+
+
+def _write(conn: sa.Connection, table: sa.Table, key: str, new: list, changed: list) -> None:
+    """Insert and update many rows in two statements (executemany)."""
+    if new:
+        conn.execute(table.insert(), new)
+    if changed:
+        cols = [c for c in changed[0] if c != key]
+        stmt = (
+            table.update()
+            .where(table.c[key] == sa.bindparam("_key"))
+            .values({c: sa.bindparam(c) for c in cols})
+        )
+        conn.execute(stmt, [{**row, "_key": row[key]} for row in changed])
 
 
 def _hist(obj: dict, sub_id: str | None, field: str, old: Any, new: Any, now: float) -> dict:
