@@ -96,19 +96,24 @@ async def follow_step(
                                    out=out, budget=budget, order_lines=read.order_lines)
         summary["follow"] = follow   # headline, remote_status_mix, to_pay, closed_unpaid, ...
 
-    Returns the follow summary (JSON-able). `purchase_sync.follow.remote_status_by_outer_id`
-    gives results.parquet's `remote_status` column afterwards.
+    Returns the follow summary (JSON-able); never raises (a failure is in its `headline`, with
+    `failed` true). `purchase_sync.follow.remote_status_by_outer_id` gives results.parquet's
+    `remote_status` column afterwards.
     """
-    result = await follow_task(
-        client,
-        ledger_url,
-        follow or FollowSettings(),
-        out,
-        budget,
-        order_lines,
-        run_id or str(flow_run.id or "local"),
-    )
     log = get_run_logger()
+    try:
+        result = await follow_task(
+            client,
+            ledger_url,
+            follow or FollowSettings(),
+            out,
+            budget,
+            order_lines,
+            run_id or str(flow_run.id or "local"),
+        )
+    except Exception as exc:  # the purchases are created: a follow problem must not hide that
+        log.error("follow step failed: %s", exc)
+        return {"headline": f"follow step failed: {exc}", "failed": True, "sync": {"errors": []}}
     if result.attention.needs_a_person:
         log.warning(result.attention.headline())
     else:

@@ -349,6 +349,8 @@ async def settle_cancels(
             req["state"], statuses, last_send, clock(), settings.cancel_grace_s
         )
         report.settled[outcome] = report.settled.get(outcome, 0) + 1
+        if settings.dry_run:
+            continue  # a dry run reports what it sees and writes no cancel state
         if outcome in ("confirmed", "too_late"):
             await asyncio.to_thread(
                 store.update_cancel,
@@ -357,7 +359,7 @@ async def settle_cancels(
                 state=outcome,
                 settled_at=clock(),
             )
-        elif outcome == "resend" and not settings.dry_run:
+        elif outcome == "resend":
             if req["state"] == "unknown" and not await asyncio.to_thread(
                 store.update_cancel, req["request_id"], "unknown", state="intent"
             ):

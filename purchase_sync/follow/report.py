@@ -30,6 +30,7 @@ __all__ = [
     "ATTENTION_KEY",
     "FILES",
     "Attention",
+    "add_remote_status",
     "attention",
     "attention_markdown",
     "combined_status",
@@ -71,6 +72,19 @@ def remote_status_by_outer_id(
             if wanted is None or oid in wanted:
                 found.setdefault(oid, []).append(status)
     return {oid: combined_status(v) for oid, v in found.items()}
+
+
+def add_remote_status(results: Any, store: FollowStore) -> Any:
+    """results.parquet's `remote_status` column: a copy of the results frame with the latest
+    remote status of each row's purchase (`<NA>` for one never synced)."""
+    import pandas as pd
+
+    latest = remote_status_by_outer_id(store, results["outer_purchase_id"].dropna().unique())
+    out = results.copy()
+    out["remote_status"] = pd.array(
+        [latest.get(o) for o in results["outer_purchase_id"]], dtype="string"
+    )
+    return out
 
 
 def status_mix(store: FollowStore) -> dict[str, int]:

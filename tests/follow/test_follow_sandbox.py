@@ -278,3 +278,22 @@ async def test_unknown_status_value_is_kept_reported_and_followed(
     # never final: the next sync asks for them again, and sees the documented value
     again = await _follow(sbx, ledger, store, tmp_path)
     assert again.sync.followed == 2 and status_mix(store) == {"WAIT_BUYER_P": 2}
+
+
+async def test_results_gain_the_latest_remote_status(sbx, ledger, store, tmp_path) -> None:
+    import pandas as pd
+
+    from purchase_sync.follow import add_remote_status
+
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    [pid] = created_purchases(ledger.engine)[ps[0].outer_purchase_id].purchase_ids
+    sbx.control.pay([pid])
+    await _follow(sbx, ledger, store, tmp_path)
+    results = pd.DataFrame(
+        {"outer_purchase_id": [ps[0].outer_purchase_id, ps[1].outer_purchase_id, "PS-never"]}
+    )
+    out = add_remote_status(results, store)
+    assert out["remote_status"].tolist()[:2] == ["WAIT_SELLER_SEND_GOODS", "WAIT_BUYER_P"]
+    assert out["remote_status"].isna().tolist() == [False, False, True]
+    assert "remote_status" not in results
