@@ -297,3 +297,61 @@ async def test_results_gain_the_latest_remote_status(sbx, ledger, store, tmp_pat
     assert out["remote_status"].tolist()[:2] == ["WAIT_SELLER_SEND_GOODS", "WAIT_BUYER_P"]
     assert out["remote_status"].isna().tolist() == [False, False, True]
     assert "remote_status" not in results
+
+
+async def test_cancel_that_ships_first_is_too_late_and_listed(sbx, ledger, store, tmp_path) -> None:
+    sbx.control.set_config(ship_delay_s=2)  # ships before the 5 s cancel delay is over
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    [pid] = created_purchases(ledger.engine)[ps[0].outer_purchase_id].purchase_ids
+    sbx.control.pay([pid])
+    first = await _follow(
+        sbx, ledger, store, tmp_path, order_lines=export_lines(ps, cancel_all(ps[:1]))
+    )
+    assert first.cancel.outcomes == {"accepted": 1}
+    sbx.control.advance_clock(10)
+    second = await _follow(sbx, ledger, store, tmp_path)
+    assert second.cancel.settled == {"too_late": 1}
+    assert [r["purchase_id"] for r in second.attention.returns] == [pid]
+    assert "cancel too_late" in second.attention.returns[0]["why"]
+    assert sbx.control.stats()["cancels_too_late"] == 1
+
+
+async def test_cancel_refused_as_shipped_is_listed(sbx, ledger, store, tmp_path) -> None:
+    from purchase_sync.follow import plan_cancels, send_cancels
+
+    ps = many(2)
+    await create(sbx, ledger, ps)
+    [pid] = created_purchases(ledger.engine)[ps[0].outer_purchase_id].purchase_ids
+    await _follow(sbx, ledger, store, tmp_path)
+    sbx.control.pay([pid])
+    sbx.control.advance_clock(DAY + 1)  # ships; our last sync still says unpaid
+    plan = plan_cancels(export_lines(ps, cancel_all(ps[:1])), store, ledger.engine, FAST)
+    async with make_client(sbx) as client:
+        sent = await send_cancels(plan.planned, client, store, FAST)
+    assert sent.outcomes == {"refused": 1}
+    [req] = store.cancel_requests()
+    assert req["state"] == "refused" and req["detail"].startswith("CANCEL_NOT_ALLOWED")
+    after = await _follow(sbx, ledger, store, tmp_path)
+    assert [r["purchase_id"] for r in after.attention.returns] == [pid]
+    assert after.cancel.sent == 0  # a refused cancel is never sent again
+
+
+async def test_window_lag_covers_a_lagging_query(sbx, ledger, store, tmp_path) -> None:
+    ps = many(3)
+    await create(sbx, ledger, ps)
+    sbx.control.advance_clock(30)
+    settings = FollowSettings(window_lag_s=5.0)
+    clock = sandbox_clock(sbx)
+    async with make_client(sbx) as client:
+        await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+        sbx.control.set_config(query_lag_s=3)  # a change shows 3 s after it happened
+        [pid] = created_purchases(ledger.engine)[ps[0].outer_purchase_id].purchase_ids
+        sbx.control.pay([pid])
+        sbx.control.advance_clock(1)
+        early = await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+        sbx.control.advance_clock(10)
+        late = await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+    assert early.mode == late.mode == "window" and not early.errors and not late.errors
+    assert late.window_orders == 1
+    assert store.purchase_rows([pid])[pid]["status"] == "WAIT_SELLER_SEND_GOODS"
