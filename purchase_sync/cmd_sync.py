@@ -6,7 +6,8 @@ customer cancelled (docs/operations.md, "Daily routine").
     purchase-sync sync --cancel-from 'exports/lazada_*.csv' --max-cancels 20
 
 Runs in this process without a Prefect server (the nightly flow calls the same code through
-`flows.follow_flow`). Exit status: 0 done (even when something needs a person: the last line
+`flows.follow_flow`); with `PURCHASE_SYNC_API_BUDGET` set, its queries and cancels take slots of
+that global concurrency limit, which needs `PREFECT_API_URL`. Exit status: 0 done (even when something needs a person: the last line
 says so in capitals), 1 when statuses could not all be read or a cancel's outcome is unknown,
 2 for a user-fixable error.
 """
@@ -89,6 +90,11 @@ async def _run(args: argparse.Namespace, base_url: str | None) -> Any:
 
     follow = follow_settings(args)
     conn = settings.api_connection(base_url, sandbox=args.sandbox)
+    budget = None
+    if budget_name := settings.api_budget(None):  # the workers' shared request budget
+        from flows.budget import ApiBudget
+
+        budget = ApiBudget(budget_name)
     url = settings.ledger_url(args.ledger_url)
     store = FollowStore(url)
     try:
@@ -108,7 +114,7 @@ async def _run(args: argparse.Namespace, base_url: str | None) -> Any:
                 ledger_engine=store.engine,
                 out=args.out,
                 order_lines=order_lines,
-                budget=None,
+                budget=budget,
                 run_id="cli",
             )
     finally:

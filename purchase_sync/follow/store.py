@@ -260,10 +260,11 @@ class FollowStore:
                 row = {k: v for k, v in s.items() if k != "modify_time_ms"}
                 row["observed_at"] = now
                 (s_new if prev is None else s_upd).append(row)
-                for field in ("status", "refund_status"):
-                    before = prev[field] if prev else None
-                    if (prev is None and s[field] is not None) or (prev and before != s[field]):
-                        hist.append(_hist(s, sid, field, before, s[field], now))
+                if prev is None or prev["status"] != s["status"]:
+                    hist.append(_hist(s, sid, "status", prev and prev["status"], s["status"], now))
+                before = prev["refund_status"] if prev else None
+                if _refund_changed(prev is None, before, s["refund_status"]):
+                    hist.append(_hist(s, sid, "refund_status", before, s["refund_status"], now))
             _write(conn, purchases, "purchase_id", p_new, p_upd)
             _write(conn, sub_orders, "sub_purchase_order_id", s_new, s_upd)
             if hist:
@@ -338,6 +339,12 @@ class FollowStore:
         """purchase_ids with a cancel of ours covering the whole purchase or some sub-order."""
         with self.engine.connect() as conn:
             return set(conn.execute(sa.select(cancels.c.purchase_id).distinct()).scalars())
+
+
+def _refund_changed(first: bool, before: int | None, now: int | None) -> bool:
+    """A refund-status change worth a history row: any change once seen; on first sight only
+    an actual refund state (not 0, "no refund")."""
+    return now not in (None, 0) if first else before != now
 
 
 def _write(conn: sa.Connection, table: sa.Table, key: str, new: list, changed: list) -> None:

@@ -164,7 +164,10 @@ class _Sync:
                     self.report.unknown_statuses[sub.status] += 1
         if rows:
             self.report.observed += len(rows)
-            self.report.changes += await asyncio.to_thread(self.store.record, rows, subs)
+            # not `changes += await ...`: that reads the counter before the await, and
+            # concurrent batches would overwrite each other's counts
+            changes = await asyncio.to_thread(self.store.record, rows, subs)
+            self.report.changes += changes
 
     async def by_ids(self, ids: list[str]) -> None:
         size = self.settings.page_size

@@ -234,6 +234,8 @@ async def test_window_sync_reads_only_what_changed(sbx, ledger, store, tmp_path)
         sbx.control.pay(paid)
         sbx.control.advance_clock(5)  # past the window's lag
         second = await sync_statuses(client, store, ledger.engine, settings, clock_ms=clock)
+    # every purchase and sub-order seen for the first time is one history row each
+    assert first.changes == 2 * 120
     assert second.mode == "window" and second.window_orders == 7
     assert second.query_calls == second.min_query_calls == 1
     assert status_mix(store) == {"WAIT_BUYER_P": 113, "WAIT_SELLER_SEND_GOODS": 7}
@@ -355,3 +357,20 @@ async def test_window_lag_covers_a_lagging_query(sbx, ledger, store, tmp_path) -
     assert early.mode == late.mode == "window" and not early.errors and not late.errors
     assert late.window_orders == 1
     assert store.purchase_rows([pid])[pid]["status"] == "WAIT_SELLER_SEND_GOODS"
+
+
+async def test_refund_status_changes_are_recorded(sbx, ledger, store, tmp_path) -> None:
+    ps = many(1)
+    await create(sbx, ledger, ps)
+    [line_row] = created_purchases(ledger.engine)[ps[0].outer_purchase_id].lines
+    sid = line_row.sub_purchase_order_id
+    await _follow(sbx, ledger, store, tmp_path)
+    sbx.control.set_refund_status(sid, 10)
+    await _follow(sbx, ledger, store, tmp_path)
+    refunds = [
+        (h["old_value"], h["new_value"])
+        for h in store.history_of(ps[0].outer_purchase_id)
+        if h["field"] == "refund_status"
+    ]
+    assert refunds == [("0", "10")]
+    assert store.sub_order_rows([line_row.purchase_id])[sid]["refund_status"] == 10
