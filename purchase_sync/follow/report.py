@@ -22,7 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from purchase_sync.follow.ledger_view import created_purchases
-from purchase_sync.follow.rules import closed_without_payment_not_by_us, closes_unpaid_within
+from purchase_sync.follow.rules import (
+    cancelled_by_us,
+    closed_without_payment_not_by_us,
+    closes_unpaid_within,
+)
 from purchase_sync.follow.store import FollowStore, purchases
 from shanjing.purchases import PURCHASE_STATUSES
 
@@ -141,7 +145,10 @@ def attention(
 ) -> Attention:
     """The lists of what needs a person, from the follow tables (and this run's returns)."""
     rows = store.purchase_rows()
-    ours = store.we_cancelled()
+    ours = store.cancelled_keys()
+    subs_of: dict[str, set[str]] = {}
+    for sid, sub in store.sub_order_rows().items():
+        subs_of.setdefault(sub["purchase_id"], set()).add(sid)
     created = created_purchases(
         ledger_engine, {r["outer_purchase_id"] for r in rows.values()}, with_lines=False
     )
@@ -165,7 +172,9 @@ def attention(
                 {**base, "closes_at": _iso(r["next_close_ms"]), "hours_left": f"{hours:.1f}"}
             )
         elif closed_without_payment_not_by_us(
-            r["status"], r["pay_time_ms"], r["purchase_id"], ours
+            r["status"],
+            r["pay_time_ms"],
+            cancelled_by_us(r["purchase_id"], subs_of.get(r["purchase_id"], set()), ours),
         ):
             out.closed_unpaid.append(
                 {

@@ -17,6 +17,7 @@ __all__ = [
     "CANCELLED_STATUSES",
     "FollowSettings",
     "cancel_outcome",
+    "cancelled_by_us",
     "cancels_within_share",
     "closed_without_payment_not_by_us",
     "closes_unpaid_within",
@@ -88,11 +89,20 @@ def closes_unpaid_within(
 
 
 def closed_without_payment_not_by_us(
-    status: str, pay_time_ms: int | None, purchase_id: str, we_cancelled: set[str]
+    status: str, pay_time_ms: int | None, cancelled_by_us: bool
 ) -> bool:
-    """Closed, never paid, and not because we asked: the customer gets nothing unless someone
-    acts (`PurchaseOrder.closed_without_payment` is also true for our own cancels)."""
-    return status == CLOSED and pay_time_ms is None and purchase_id not in we_cancelled
+    """Closed, never paid, and not because we asked (`cancelled_by_us`: our cancels covered the
+    whole purchase): the customer gets nothing unless someone acts.
+    `PurchaseOrder.closed_without_payment` is also true for our own cancels."""
+    return status == CLOSED and pay_time_ms is None and not cancelled_by_us
+
+
+def cancelled_by_us(purchase_id: str, sub_ids: set[str], ours: set[tuple[str, str]]) -> bool:
+    """Our cancels covered this whole purchase: a whole-purchase cancel, or one of every
+    sub-order. A partial cancel of ours does not explain why the rest closed."""
+    if (purchase_id, "*") in ours:
+        return True
+    return bool(sub_ids) and all((purchase_id, s) in ours for s in sub_ids)
 
 
 def line_is_cancelled(marketplace: str, status: str) -> bool:

@@ -335,11 +335,6 @@ class FollowStore:
                 ).rowcount
             )
 
-    def we_cancelled(self) -> set[str]:
-        """purchase_ids with a cancel of ours covering the whole purchase or some sub-order."""
-        with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(cancels.c.purchase_id).distinct()).scalars())
-
 
 def _refund_changed(first: bool, before: int | None, now: int | None) -> bool:
     """A refund-status change worth a history row: any change once seen; on first sight only

@@ -104,6 +104,12 @@ async def test_partial_cancel_closes_only_its_sub_orders(sbx, ledger, store, tmp
         created.lines[1].sub_purchase_order_id: "WAIT_BUYER_P",
     }
     assert remote_status_by_outer_id(store)[two.outer_purchase_id] == "WAIT_BUYER_P"
+    # our partial cancel does not explain the rest closing unpaid: that is still listed
+    sbx.control.advance_clock(DAY)
+    later = await _follow(sbx, ledger, store, tmp_path)
+    assert [r["outer_purchase_id"] for r in later.attention.closed_unpaid] == [
+        two.outer_purchase_id
+    ]
 
 
 async def test_every_line_cancelled_cancels_whole_purchases(sbx, ledger, store, tmp_path) -> None:
