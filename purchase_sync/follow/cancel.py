@@ -42,7 +42,7 @@ from purchase_sync.follow.rules import (
     sub_order_has_shipped,
 )
 from purchase_sync.follow.store import WHOLE, FollowStore
-from purchase_sync.follow.sync import Budget
+from purchase_sync.follow.sync import Budget, sync_statuses
 from schemas.payload import purchase_ids as outer_ids_of
 from shanjing import BusinessError, ShanjingClient, ShanjingError
 from shanjing.purchases import CLOSED
@@ -323,18 +323,30 @@ async def settle_cancels(
     store: FollowStore,
     settings: FollowSettings,
     *,
+    ledger_engine: sa.Engine,
     budget: Budget = None,
     now: Callable[[], float] | None = None,
     report: CancelReport | None = None,
 ) -> CancelReport:
-    """Settle every open cancel from the statuses the latest sync recorded: confirmed when all
-    its sub-orders closed, too late when one shipped, resent when its sending was in doubt and
-    a lookup past the grace still shows it open; accepted ones wait for a later sync."""
+    """Settle every open cancel from the latest statuses: confirmed when all its sub-orders
+    closed, too late when one shipped, resent when its sending was in doubt and a lookup past
+    the grace still shows it open; accepted ones wait for a later sync.
+
+    The purchases of cancels in doubt (`intent`, `unknown`) are looked up by id first, whatever
+    the sync before found: a resend is decided on a fresh, complete answer or not at all.
+    """
     report = report or CancelReport()
     clock = now or store.clock
     open_ = await asyncio.to_thread(store.cancel_requests, ("intent", "unknown", "accepted"))
     if not open_:
         return report
+    doubt = {r["outer_purchase_id"] for r in open_ if r["state"] in ("intent", "unknown")}
+    looked_up = True
+    if doubt:
+        lookup = await sync_statuses(
+            client, store, ledger_engine, settings, budget=budget, outer_ids=doubt
+        )
+        looked_up = not lookup.errors
     subs = await asyncio.to_thread(store.sub_order_rows, [r["purchase_id"] for r in open_])
     by_pid: dict[str, list[dict]] = {}
     for row in subs.values():
@@ -359,7 +371,7 @@ async def settle_cancels(
                 state=outcome,
                 settled_at=clock(),
             )
-        elif outcome == "resend":
+        elif outcome == "resend" and looked_up:
             if req["state"] == "unknown" and not await asyncio.to_thread(
                 store.update_cancel, req["request_id"], "unknown", state="intent"
             ):

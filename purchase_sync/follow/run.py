@@ -62,7 +62,9 @@ async def run_follow(
         client, store, ledger_engine, settings, budget=budget, clock_ms=clock_ms
     )
     cancel = CancelReport()
-    await settle_cancels(client, store, settings, budget=budget, report=cancel)
+    await settle_cancels(
+        client, store, settings, ledger_engine=ledger_engine, budget=budget, report=cancel
+    )
     if order_lines is not None:
         await asyncio.to_thread(plan_cancels, order_lines, store, ledger_engine, settings, cancel)
         if cancel.planned and not settings.dry_run:

@@ -176,6 +176,13 @@ async def test_crash_between_intent_and_call_is_settled_by_lookup(
     [req] = store.cancel_requests()
     assert req["state"] == "intent" and _cancel_calls(sbx) == 0
 
+    # a lookup that cannot be trusted (no total) decides nothing: no resend
+    sbx.control.set_config(query_no_total_rate=1.0)
+    blind = await _follow(sbx, ledger, store, tmp_path)
+    assert blind.failed and blind.sync.errors and blind.cancel.sent == 0
+    assert _cancel_calls(sbx) == 0
+    sbx.control.set_config(query_no_total_rate=0.0)
+
     # the rerun looks the purchase up: still open past the grace, so the cancel goes out once
     rerun = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
     assert rerun.cancel.settled == {"resend": 1} and rerun.cancel.outcomes == {"accepted": 1}
