@@ -43,6 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--horizon-hours", type=float, default=None, metavar="H", help="pay-soon horizon (24)"
     )
+    p.add_argument(
+        "--cancel-grace-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="a cancel in doubt is resent only if still open this long after its send (900)",
+    )
     p.add_argument("--mode", choices=["auto", "ids", "window"], default="auto")
     p.add_argument("--max-concurrency", type=int, default=None, metavar="N")
     p.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND")
@@ -64,6 +71,8 @@ def follow_settings(args: argparse.Namespace) -> Any:
         values["cancel_max_share"] = args.max_cancel_share
     if args.horizon_hours is not None:
         values["horizon_s"] = args.horizon_hours * 3600
+    if args.cancel_grace_s is not None:
+        values["cancel_grace_s"] = args.cancel_grace_s
     values["allow_mass_cancel"] = bool(args.allow_mass_cancel)
     try:
         return FollowSettings(**values)
