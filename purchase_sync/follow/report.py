@@ -116,10 +116,12 @@ class Attention:
     returns: list[dict] = field(default_factory=list)
     cancels: list[dict] = field(default_factory=list)  # every cancel of ours, with its state
     unknown_statuses: dict[str, int] = field(default_factory=dict)
+    cancels_held: str | None = None  # the share guard refused this run's cancels: why
 
     @property
     def needs_a_person(self) -> int:
-        return len(self.to_pay) + len(self.closed_unpaid) + len(self.returns)
+        held = 1 if self.cancels_held else 0
+        return len(self.to_pay) + len(self.closed_unpaid) + len(self.returns) + held
 
     def headline(self) -> str:
         """The sentence the run ends with."""
@@ -133,6 +135,8 @@ class Attention:
             parts.append(f"{len(self.closed_unpaid)} CLOSED UNPAID (the customer gets nothing)")
         if self.returns:
             parts.append(f"{len(self.returns)} shipped but cancelled: RETURNS to handle")
+        if self.cancels_held:
+            parts.append("CANCELS HELD by the mass-cancel guard: check the export")
         return "ACTION NEEDED: " + "; ".join(parts)
 
 
@@ -251,6 +255,8 @@ CANCEL_COLUMNS = (
 def attention_markdown(att: Attention, horizon_s: float, limit: int = 200) -> str:
     """The keyed artifact's text: the headline first, then one table per list."""
     lines = [f"# {att.headline()}", ""]
+    if att.cancels_held:
+        lines += [f"**Cancels held:** {att.cancels_held}", ""]
     lines += [
         f"## Pay before they auto-close (within {horizon_s / 3600:g} h): {len(att.to_pay)}",
         "",

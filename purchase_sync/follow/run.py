@@ -75,6 +75,7 @@ async def run_follow(
     att = await asyncio.to_thread(
         attention, store, ledger_engine, now_ms(), settings.horizon_s, extra
     )
+    att.cancels_held = cancel.refused_by_guard
     for status, n in sync.unknown_statuses.items():
         att.unknown_statuses.setdefault(status, n)
     summary = {

@@ -215,6 +215,7 @@ async def test_share_guard_refuses_mass_cancel_unless_allowed(sbx, ledger, store
     lines = export_lines(ps, cancel_all(ps[:5]))  # half the export: looks like a broken file
     refused = await _follow(sbx, ledger, store, tmp_path, order_lines=lines)
     assert refused.cancel.refused_by_guard and refused.cancel.planned == []
+    assert "CANCELS HELD" in refused.attention.headline()
     assert _cancel_calls(sbx) == 0 and store.cancel_requests() == []
     capped = dataclasses.replace(FAST, allow_mass_cancel=True, max_cancels=2)
     allowed = await _follow(sbx, ledger, store, tmp_path, capped, lines)
