@@ -27,6 +27,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.budget import ApiBudget
+from flows.follow_flow import follow_step
 from flows.naming import RunKind, resolve_window, run_name
 from ledger import Ledger
 from purchase_sync import artifacts, settings
@@ -344,6 +345,11 @@ async def purchase_sync(
                 if submit.pre_price or dry_run:
                     resolution = await pre_price_task(quote(resolution), client, **common)
                 await create_task(quote(resolution), client, budget=budget, **common)
+                if not dry_run:  # after create: statuses, what to pay, cancels (issue 11)
+                    ctx["follow"] = await follow_step(
+                        client=client, ledger_url=settings.ledger_url(ledger_url), out=out,
+                        budget=budget, order_lines=read.order_lines,
+                    )  # fmt: skip
             finally:
                 report.client_stats = client.stats.snapshot()
     except Exception as exc:

@@ -19,6 +19,7 @@ HANDLERS = {
     "run": "purchase_sync.cmd_run:main",
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
+    "sync": "purchase_sync.cmd_sync:main",
 }
 
 
@@ -75,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                 help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)",
             )
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("sync", help="follow created purchases: statuses, what to pay, cancels")
+    from purchase_sync.cmd_sync import add_arguments as add_sync_arguments
+
+    add_sync_arguments(p)
 
     p = sub.add_parser("sandbox", help="serve the Shanjing API emulator in the foreground")
     p.add_argument("--host", default="127.0.0.1")
