@@ -10,8 +10,8 @@ SKU. Plain GROUP BYs (DuckDB) over the tables `transforms.rules` decided.
   them, `seller_sku` their distinct seller SKUs, sorted and comma-joined.
 - A purchase sums its lines; it was ordered when its first line was; its receiver is the one
   all its lines name (`reject_receiver_conflicts` saw to that). `outer_purchase_id`,
-  `payload_hash` and `payload` are defined in `schemas.payload`; the lines' texts are made in
-  the purchase-lines query and joined, in line order, in the purchases query.
+  `payload_hash` and `payload` are defined in `schemas.payload`; the purchases query makes
+  each purchase line's texts, sorts them by line number and joins them.
 """
 
 from __future__ import annotations
@@ -112,7 +112,6 @@ def group(db: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Table, pa.
     purchases = check(Purchases, conform(db.sql(_PURCHASES).to_arrow_table(), Purchases))
     db.unregister("purchase_lines")
     purchase_lines = check(PurchaseLines, conform(grouped, PurchaseLines))
-    del grouped  # the line texts are in the purchases' payloads now
 
     decided = db.sql(_DECIDED).to_arrow_table()
     accepted = db.sql("SELECT reject_code IS NULL AS ok FROM verdicts ORDER BY row_id")
