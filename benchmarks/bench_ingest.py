@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -62,11 +63,19 @@ finally:
 """
 
 
-def _run(argv: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS bytes, stdout) of one child run through LAUNCH."""
+def _run(
+    argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS bytes, stdout) of one child run through LAUNCH, in `cwd`, with
+    `env` added to this process's environment."""
+    child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", LAUNCH, *argv], capture_output=True, cwd=ROOT, check=False
+        [sys.executable, "-c", LAUNCH, *argv],
+        capture_output=True,
+        cwd=cwd,
+        env=child_env,
+        check=False,
     )
     wall = time.perf_counter() - start
     err = proc.stderr.decode()

@@ -80,86 +80,102 @@ def purchase_ids(
         con.unregister("purchase_keys")
 
 
-# --- the hashed text ----------------------------------------------------------------------------
+# --- the texts, as SQL expressions over one row --------------------------------------------------
+# Plain string concatenation of JSON scalars: the same bytes DuckDB's `to_json` writes for the
+# arrays and objects below (tests/ingest/test_payload.py spells them out), without building
+# nested lists and structs per purchase.
 
 
-def _text(col: Column, name: str) -> str:
-    return f"coalesce({col(name)}, '')"  # null is "", as in PlannedPurchase
+def _json(expr: str) -> str:
+    return f"to_json(coalesce({expr}, ''))"  # null is "", as in PlannedPurchase
 
 
-def _head_text(col: Column) -> str:
-    """SQL: the hashed JSON array of a purchase's identity and receiver (no lines yet)."""
-    return f"to_json(['{CANONICAL_VERSION}', {', '.join(_text(col, h) for h in HEAD)}])"
+def _array(items: Sequence[str]) -> str:
+    """SQL: the JSON array text of the JSON texts `items` (one `concat`: a chain of `||` would
+    copy the growing text once per item)."""
+    return f"concat('[', concat_ws(',', {', '.join(items)}), ']')"
 
 
-def _line_text(col: Column) -> str:
+def line_text_sql(col: Column) -> str:
     """SQL: the hashed JSON array of one purchase line (everything but its revenue)."""
-    return (
-        f"to_json([{', '.join(_text(col, f) for f in LINE_TEXT)}, "
-        f"CAST({col('quantity')} AS VARCHAR), {_text(col, 'seller_sku')}, {_text(col, 'title')}, "
-        f"CAST(to_json({col('order_line_ids')}) AS VARCHAR)])"
-    )
+    return _array(
+        [_json(col(f)) for f in LINE_TEXT]
+        + [f"to_json(CAST({col('quantity')} AS VARCHAR))", _json(col("seller_sku")),
+           _json(col("title")), f"to_json(CAST(to_json({col('order_line_ids')}) AS VARCHAR))"]
+    )  # fmt: skip
 
 
-def _hash(head_text: str, line_texts: str) -> str:
-    """SQL: sha256 of the head's array with the lines' arrays (a list, in line order) last."""
-    lines = f"coalesce(array_to_string({line_texts}, ','), '')"
-    return f"sha256(left({head_text}, -1) || ',[' || {lines} || ']]')"
+def line_json_sql(col: Column) -> str:
+    """SQL: one purchase line as the JSON object `ledger.payload.to_json` writes."""
+    fields = {
+        "order_line_no": col("order_line_no"),
+        "source_platform": col("source_platform"),
+        "source_item_id": col("source_item_id"),
+        "source_sku_id": f"coalesce({col('source_sku_id')}, '')",
+        "source_spec_id": f"coalesce({col('source_spec_id')}, '')",
+        "quantity": col("quantity"),
+        "seller_sku": col("seller_sku"),
+        "title": f"coalesce({col('title')}, '')",
+        "order_line_ids": col("order_line_ids"),
+        "revenue": f"CAST({col('revenue')} AS VARCHAR)",
+    }
+    return f"to_json(struct_pack({', '.join(f'{k} := {v}' for k, v in fields.items())}))"
 
 
-# --- many purchases at once -----------------------------------------------------------------------
+def purchase_hash_sql(col: Column, line_texts: str) -> str:
+    """SQL: `payload_hash`: sha256 of the head's array with the lines' arrays last.
+    `line_texts` is the SQL of the purchase's `line_text_sql`s joined by ',' in line order."""
+    head = ", ".join([f"'\"{CANONICAL_VERSION}\"'"] + [_json(col(h)) for h in HEAD])
+    lines = f"concat('[', coalesce({line_texts}, ''), ']')"
+    return f"sha256(concat('[', concat_ws(',', {head}, {lines}), ']'))"
+
+
+def purchase_json_sql(col: Column, line_jsons: str) -> str:
+    """SQL: `payload`: the purchase's JSON object with "lines" (the `line_json_sql`s joined by
+    ',' in line order) as its last key."""
+    receiver = ", ".join(f"{f} := coalesce({col(f'receiver_{f}')}, '')" for f in RECEIVER)
+    head = f"""to_json(struct_pack(
+        outer_purchase_id := {col("outer_purchase_id")}, marketplace := {col("marketplace")},
+        country := {col("country")}, order_number := {col("order_number")},
+        ordered_at := {_iso_utc(col("ordered_at"))}, currency := {col("currency")},
+        revenue := CAST({col("revenue")} AS VARCHAR), receiver := struct_pack({receiver})))"""
+    return f"concat(left({head}, -1), ',\"lines\":[', coalesce({line_jsons}, ''), ']}}')"
 
 
 def _iso_utc(expr: str) -> str:
     """`datetime.isoformat()` of a UTC instant held as a naive timestamp."""
     micros = f"epoch_us({expr}) % 1000000"
     return (
-        f"strftime({expr}, '%Y-%m-%dT%H:%M:%S') || CASE WHEN {micros} = 0 THEN '' "
-        f"ELSE '.' || lpad(CAST({micros} AS VARCHAR), 6, '0') END || '+00:00'"
+        f"concat(strftime({expr}, '%Y-%m-%dT%H:%M:%S'), CASE WHEN {micros} = 0 THEN '' "
+        f"ELSE '.' || lpad(CAST({micros} AS VARCHAR), 6, '0') END, '+00:00')"
     )
 
 
-_LINE_JSON = """order_line_no := order_line_no, source_platform := source_platform,
-    source_item_id := source_item_id, source_sku_id := coalesce(source_sku_id, ''),
-    source_spec_id := coalesce(source_spec_id, ''), quantity := quantity,
-    seller_sku := seller_sku, title := coalesce(title, ''), order_line_ids := order_line_ids,
-    revenue := CAST(revenue AS VARCHAR)"""
-_RECEIVER_JSON = ", ".join(f"{f} := coalesce(p.receiver_{f}, '')" for f in RECEIVER)
+# --- many purchases at once -----------------------------------------------------------------------
+
 _PAYLOAD_SQL = f"""
-WITH lines AS (  -- each purchase's lines as texts, in line-number order
-    SELECT outer_purchase_id, list_sort(list(struct_pack(
-        n := CAST(order_line_no AS BIGINT),
-        hashed := {_line_text(lambda c: c)},
-        payload := to_json(struct_pack({_LINE_JSON}))
-    ))) AS texts
+WITH lines AS (  -- each purchase's line texts, joined in line-number order
+    SELECT outer_purchase_id,
+        string_agg({line_text_sql(lambda c: c)}, ',' ORDER BY CAST(order_line_no AS BIGINT))
+            AS texts,
+        string_agg({line_json_sql(lambda c: c)}, ',' ORDER BY CAST(order_line_no AS BIGINT))
+            AS jsons
     FROM payload_lines GROUP BY outer_purchase_id
 )
-SELECT
-    {_hash(_head_text(lambda c: f"p.{c}"), "list_transform(l.texts, lambda t: t.hashed)")}
-        AS payload_hash,
-    -- the purchase's JSON object with "lines" added as its last key
-    left(to_json(struct_pack(
-        outer_purchase_id := p.outer_purchase_id, marketplace := p.marketplace,
-        country := p.country, order_number := p.order_number,
-        ordered_at := {_iso_utc("p.ordered_at")}, currency := p.currency,
-        revenue := CAST(p.revenue AS VARCHAR), receiver := struct_pack({_RECEIVER_JSON})
-    )), -1) || ',"lines":[' || coalesce(array_to_string(
-        list_transform(l.texts, lambda t: t.payload), ','), '') || ']}}' AS payload
+SELECT {purchase_hash_sql(lambda c: f"p.{c}", "l.texts")} AS payload_hash,
+    {purchase_json_sql(lambda c: f"p.{c}", "l.jsons")} AS payload
 FROM payload_purchases AS p LEFT JOIN lines AS l USING (outer_purchase_id)
 ORDER BY p.position
 """
-
-
 # the hash alone, for records (the same expressions; no JSON payload to build)
 _HASH_SQL = f"""
 WITH lines AS (
-    SELECT outer_purchase_id, list_sort(list(struct_pack(
-        n := CAST(order_line_no AS BIGINT), hashed := {_line_text(lambda c: c)}
-    ))) AS texts
+    SELECT outer_purchase_id,
+        string_agg({line_text_sql(lambda c: c)}, ',' ORDER BY CAST(order_line_no AS BIGINT))
+            AS texts
     FROM payload_lines GROUP BY outer_purchase_id
 )
-SELECT {_hash(_head_text(lambda c: f"p.{c}"), "list_transform(l.texts, lambda t: t.hashed)")}
-    AS payload_hash
+SELECT {purchase_hash_sql(lambda c: f"p.{c}", "l.texts")} AS payload_hash
 FROM payload_purchases AS p LEFT JOIN lines AS l USING (outer_purchase_id)
 ORDER BY p.position
 """

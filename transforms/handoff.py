@@ -15,43 +15,55 @@ from schemas.records import PlannedLine, PlannedPurchase, Receiver
 
 
 def to_planned_purchases(purchases: pa.Table, purchase_lines: pa.Table) -> list[PlannedPurchase]:
-    """One record per purchase row (lines in `order_line_no` order; null text as "")."""
+    """One record per purchase row (lines in `order_line_no` order; null text as "").
+
+    Column by column (`to_pylist` of each), not row dicts: a million rows in seconds."""
     lines_by_purchase: dict[str, list[PlannedLine]] = {}
-    for row in purchase_lines.to_pylist():
-        lines_by_purchase.setdefault(row["outer_purchase_id"], []).append(
+    for pid, no, platform, item, sku, spec, quantity, seller_sku, title, ids, revenue in zip(
+        *(purchase_lines[c].to_pylist() for c in _LINE_COLUMNS), strict=True
+    ):
+        lines_by_purchase.setdefault(pid, []).append(
             PlannedLine(
-                order_line_no=row["order_line_no"],
-                source_platform=row["source_platform"],
-                source_item_id=row["source_item_id"],
-                source_sku_id=row["source_sku_id"] or "",
-                source_spec_id=row["source_spec_id"] or "",
-                quantity=int(row["quantity"]),
-                seller_sku=row["seller_sku"],
-                title=row["title"] or "",
-                order_line_ids=tuple(row["order_line_ids"]),
-                revenue=row["revenue"],
+                order_line_no=no,
+                source_platform=platform,
+                source_item_id=item,
+                source_sku_id=sku or "",
+                source_spec_id=spec or "",
+                quantity=int(quantity),
+                seller_sku=seller_sku,
+                title=title or "",
+                order_line_ids=tuple(ids),
+                revenue=revenue,
             )
         )
     planned = []
-    for row in purchases.to_pylist():
-        lines = sorted(
-            lines_by_purchase.get(row["outer_purchase_id"], ()),
-            key=lambda ln: int(ln.order_line_no),
-        )
+    receivers = zip(*(purchases[f"receiver_{f}"].to_pylist() for f in _RECEIVER), strict=True)
+    for row, receiver in zip(
+        zip(*(purchases[c].to_pylist() for c in _PURCHASE_COLUMNS), strict=True),
+        receivers,
+        strict=True,
+    ):
+        pid, marketplace, country, order_number, ordered_at, currency, revenue, digest = row
+        lines = sorted(lines_by_purchase.get(pid, ()), key=lambda ln: int(ln.order_line_no))
         planned.append(
             PlannedPurchase(
-                outer_purchase_id=row["outer_purchase_id"],
-                marketplace=row["marketplace"],
-                country=row["country"],
-                order_number=row["order_number"],
-                ordered_at=row["ordered_at"],
-                currency=row["currency"],
-                receiver=Receiver(**{f: row[f"receiver_{f}"] or "" for f in _RECEIVER}),
+                outer_purchase_id=pid,
+                marketplace=marketplace,
+                country=country,
+                order_number=order_number,
+                ordered_at=ordered_at,
+                currency=currency,
+                receiver=Receiver(*(value or "" for value in receiver)),
                 lines=tuple(lines),
-                revenue=row["revenue"],
-            ).known_payload_hash(row["payload_hash"])
+                revenue=revenue,
+            ).known_payload_hash(digest)
         )
     return planned
 
 
+_LINE_COLUMNS = ("outer_purchase_id", "order_line_no", "source_platform", "source_item_id",
+                 "source_sku_id", "source_spec_id", "quantity", "seller_sku", "title",
+                 "order_line_ids", "revenue")  # fmt: skip
+_PURCHASE_COLUMNS = ("outer_purchase_id", "marketplace", "country", "order_number", "ordered_at",
+                     "currency", "revenue", "payload_hash")  # fmt: skip
 _RECEIVER = ("name", "phone", "country", "state", "city", "district", "address", "zip")

@@ -244,10 +244,13 @@ def _canonical(fmt, cells, own, country, rows, source) -> pa.Table:
         "source_file": c.constant(source, n),
         "source_row": pa.array(rows, pa.int64()),
     }
-    return pa.table(
-        {name: pa.chunked_array([c.flat(columns[name])]).cast(LINES.field(name).type)
-         for name in LINES.names}
-    )  # fmt: skip
+    return pa.table({name: _typed(columns[name], LINES.field(name).type) for name in LINES.names})
+
+
+def _typed(values: c.Column, kind: pa.DataType) -> pa.ChunkedArray:
+    """A column in its contract type, in the chunks it came in (no copy into one chunk)."""
+    chunked = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+    return chunked.cast(kind)
 
 
 def _rejects(explained, cells, match, own, country, rows, source, malformed) -> pa.Table:

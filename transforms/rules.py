@@ -257,10 +257,15 @@ def reject_receiver_conflicts(db: duckdb.DuckDBPyConnection, window: Window) -> 
         f"""
         WITH several AS (  -- only an order of several lines can disagree with itself
             SELECT {", ".join(ORDER)} FROM live GROUP BY ALL HAVING count(*) > 1
-        ), conflicts AS (
-            SELECT {", ".join(ORDER)}, {_first_differing(RECEIVER)} AS differs
+        ), receivers AS (  -- each receiver such an order's lines name, once
+            SELECT DISTINCT {", ".join(ORDER)}, {", ".join(RECEIVER)}
             FROM live SEMI JOIN several USING ({", ".join(ORDER)})
-            GROUP BY {", ".join(ORDER)} HAVING differs IS NOT NULL
+        ), conflicted AS (  -- the orders that name more than one
+            SELECT {", ".join(ORDER)} FROM receivers GROUP BY ALL HAVING count(*) > 1
+        ), conflicts AS (  -- and the first field their receivers differ in
+            SELECT {", ".join(ORDER)}, {_first_differing(RECEIVER)} AS differs
+            FROM receivers SEMI JOIN conflicted USING ({", ".join(ORDER)})
+            GROUP BY {", ".join(ORDER)}
         )
         SELECT row_id, differs FROM live JOIN conflicts USING ({", ".join(ORDER)})
         """,

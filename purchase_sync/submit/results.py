@@ -1,8 +1,11 @@
 """The results table: one row per marketplace order line, with its purchase's remote side.
 
-A purchase line may merge several marketplace order lines (Lazada exports one row per unit);
-its supplier quantity, estimate and revenue are spread over them so that every column still
-sums exactly per purchase line (the first rows take the remainder).
+A purchase line may merge several marketplace order lines (Lazada exports one row per unit).
+Given the ingest's `order_lines` table, each row carries its own line's supplier quantity
+(line quantity x the SKU map's multiplier) and revenue (what the buyer paid for it), and the
+supplier's estimate is split in proportion to the quantities. Without it (records read back
+from the ledger), the purchase line's totals are spread evenly. Either way every column sums
+exactly per purchase line (the first rows take the remainder).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledger import Ledger, LineResult, PurchaseRecord
 from purchase_sync.results import RESULT_COLUMNS
@@ -35,6 +40,35 @@ def _spread_int(total: int | None, n: int) -> list[int | None]:
     return [q + (1 if i < r else 0) for i in range(n)]
 
 
+def _split_int(total: int | None, weights: list[int]) -> list[int | None]:
+    """`total` in proportion to `weights` (whole units, remainder on the first rows)."""
+    if total is None or not sum(weights):
+        return _spread_int(total, len(weights))
+    parts = [total * w // sum(weights) for w in weights]
+    rest = _spread_int(total - sum(parts), len(weights))
+    return [p + (r or 0) for p, r in zip(parts, rest, strict=True)]
+
+
+# (outer_purchase_id, order_line_id) -> (supplier quantity, revenue) of one bought order line
+LineTruth = dict[tuple[str, str], tuple[int, Decimal]]
+
+
+def line_truth(order_lines: pa.Table) -> LineTruth:
+    """Each bought line's own quantity (x multiplier) and revenue, from `Ingested.order_lines`."""
+    bought = order_lines.filter(pc.is_valid(order_lines["outer_purchase_id"]))
+    quantity = pc.multiply(bought["quantity"], bought["qty_multiplier"])
+    return {
+        (pid, lid): (q, paid)
+        for pid, lid, q, paid in zip(
+            bought["outer_purchase_id"].to_pylist(),
+            bought["order_line_id"].to_pylist(),
+            quantity.to_pylist(),
+            bought["paid_price"].to_pylist(),
+            strict=True,
+        )
+    }
+
+
 def _spread_money(total: Decimal | None, n: int) -> list[Decimal | None]:
     """Split to the cent, remainder on the first rows, so the parts sum to the total."""
     if total is None:
@@ -49,13 +83,16 @@ def results_frame(
     run_id: str,
     *,
     report: SubmitReport | None = None,
+    order_lines: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Results of `purchases` as the ledger knows them now (interface.md columns, ids as strings,
     plus `revenue`/`revenue_currency` so the margin is visible).
 
     `estimate_amount` is in `estimate_currency` units (CNY, Decimal); `status` is the ledger
     state, or for a dry run (pass its `report`) the verdict: would_create, failed, held, ...
+    `order_lines` (`Ingested.order_lines`) gives each row its own line's quantity and revenue.
     """
+    truth = line_truth(order_lines) if order_lines is not None else {}
     ids = [p.outer_purchase_id for p in purchases]
     records = ledger.results_rows(ids)
     keys = {item_key(ln) for p in purchases for ln in p.lines}
@@ -77,7 +114,9 @@ def results_frame(
             status, code, message = rec.state.value, rec.error_code, rec.error_message
             updated = datetime.fromtimestamp(rec.updated_at, UTC)
         for ln in p.lines:
-            rows.extend(_line_rows(p, ln, rec, cache, status, code, message, run_id, updated))
+            rows.extend(
+                _line_rows(p, ln, rec, cache, status, code, message, run_id, updated, truth)
+            )
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in STRING_COLUMNS:
         df[col] = df[col].astype("string")
@@ -96,6 +135,7 @@ def _line_rows(
     message: str | None,
     run_id: str,
     updated: datetime,
+    truth: LineTruth,
 ) -> list[dict[str, Any]]:
     remote: LineResult | None = rec.lines.get(ln.order_line_no) if rec else None
     mp_id = remote.mp_id if remote else None
@@ -114,9 +154,15 @@ def _line_rows(
     estimate_fen = remote.estimate_amount if remote else None
     order_lines = ln.order_line_ids or ("",)
     n = len(order_lines)
-    quantities = _spread_int(ln.quantity, n)
-    estimates = _spread_int(estimate_fen, n)
-    revenues = _spread_money(ln.revenue, n)
+    own = [truth.get((p.outer_purchase_id, i)) for i in order_lines]
+    if all(own):  # each row's own line, from the ingest's order lines
+        quantities: list[int | None] = [q for q, _ in own]  # type: ignore[misc]
+        revenues: list[Decimal | None] = [paid for _, paid in own]  # type: ignore[misc]
+        estimates = _split_int(estimate_fen, quantities)  # type: ignore[arg-type]
+    else:
+        quantities = _spread_int(ln.quantity, n)
+        revenues = _spread_money(ln.revenue, n)
+        estimates = _spread_int(estimate_fen, n)
     out = []
     for i, order_line_id in enumerate(order_lines):
         est = estimates[i]

@@ -91,6 +91,17 @@ def test_header_found_below_title_rows(tmp_path):
     assert [r["source_row"] for r in lines] == [5, 6]  # header on row 4
 
 
+def test_header_found_below_title_rows_of_a_workbook(tmp_path):
+    table = pa.table({h: pa.array([GOOD.get(h)], pa.string()) for h in HEADER})
+    path = tmp_path / "shopee.xlsx"
+    files.write_xlsx(table, path, before=[["Order Export"], ["Shop: example"]])
+    report, lines, rejects = read_file(path)
+    assert (report.format, report.marketplace, report.rows, rejects.num_rows) == (
+        "xlsx", "shopee", 1, 0)  # fmt: skip
+    assert lines["source_row"].to_pylist() == [4]  # header on row 3
+    assert lines["order_line_id"].to_pylist() == ["260314AAAA0001:BAG-TOTE-BLK"]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp874"])
 def test_thai_headers_in_every_csv_encoding(tmp_path, encoding):
     thai = {"Order ID": "หมายเลขคำสั่งซื้อ", "Order Status": "สถานะการสั่งซื้อ",
