@@ -1,7 +1,8 @@
 """Stage 6, create: send every plan at most once per claim, and reconcile between passes.
 
-- The producer claims (one committed transaction per batch) no further ahead of the sends than
-  `max_concurrency + claim_batch` purchases: a crash strands at most that many rows.
+- The producer claims (one committed transaction per batch) no further ahead than
+  `max_concurrency + claim_batch` rows not yet settled in the ledger: a crash strands at most
+  that many rows `submitting`.
 - A heartbeat renews the leases of every claim not yet settled, every `heartbeat_s`; a claim
   whose renewal is refused (fenced, or its lease lapsed) is never sent.
 - A send starts only while its lease has at least one heartbeat interval left, and is bounded
@@ -125,7 +126,8 @@ async def create(
 class _Claims:
     """The claims of one pass not yet settled, with their leases as last renewed."""
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: asyncio.Semaphore) -> None:
+        self.ahead = ahead  # one token per row claimed and not yet settled in the ledger
         self.held: dict[str, Claim] = {}
         self.lease_until: dict[str, float] = {}
         self.lost: set[str] = set()
@@ -137,7 +139,8 @@ class _Claims:
 
     def settled(self, ids: list[str]) -> None:
         for oid in ids:
-            self.held.pop(oid, None)
+            if self.held.pop(oid, None) is not None:
+                self.ahead.release()
 
     def renewed(self, asked: list[Claim], got: dict[str, float]) -> None:
         for c in asked:
@@ -168,9 +171,9 @@ async def send_pass(
     n_workers = settings.max_concurrency
     deadline_s = client_deadline(client)
     margin_s = send_margin_s(settings, deadline_s)
-    ahead = asyncio.Semaphore(n_workers + batch)  # claimed but not yet finished sending
+    ahead = asyncio.Semaphore(n_workers + batch)  # claimed and not yet settled
     queue: asyncio.Queue[tuple[Plan, Claim] | None] = asyncio.Queue()
-    claims = _Claims()
+    claims = _Claims(ahead)
     writer = OutcomeWriter(
         ledger, run_id, batch, report, by_id, on_progress, len(plans), claims.settled
     )
@@ -218,11 +221,7 @@ async def send_pass(
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
-            plan, claim = item
-            try:
-                await send_one(plan, claim)
-            finally:
-                ahead.release()
+            await send_one(*item)
 
     async def send_one(plan: Plan, claim: Claim) -> None:
         if fatal or not claims.may_send(claim, ledger.clock(), margin_s):
