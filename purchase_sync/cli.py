@@ -19,6 +19,7 @@ HANDLERS = {
     "run": "purchase_sync.cmd_run:main",
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
+    "owed": "purchase_sync.cmd_owed:main",
 }
 
 
@@ -75,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
                 help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)",
             )
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
+            p.add_argument(
+                "--rebuild-ledger",
+                action="store_true",
+                help="the ledger was lost: look every purchase up before its first create "
+                "(needed when the ledger is empty but --out holds earlier runs' results)",
+            )
+
+    p = sub.add_parser("owed", help="list (or --send) the purchases the ledger still owes")
+    p.add_argument("--ledger-url", default=None, help="default: $PURCHASE_SYNC_LEDGER_URL")
+    p.add_argument("--send", action="store_true", help="send them now (reconcile first)")
+    p.add_argument("--sandbox", action="store_true", help="send to the local API emulator")
 
     p = sub.add_parser("sandbox", help="serve the Shanjing API emulator in the foreground")
     p.add_argument("--host", default="127.0.0.1")

@@ -74,6 +74,7 @@ async def reconcile(
     start = ledger.clock()
     limit = start + max_wait_s(settings, client_deadline(client))
     waiting = {i.outer_purchase_id: i for i in items}
+    said: tuple[int, int] | None = None
     created = requeued = errors = live = 0
     while waiting:
         now = ledger.clock()
@@ -87,14 +88,16 @@ async def reconcile(
         if not later:
             break
         next_at = min(i.not_before for i in later)
-        log.info(
-            "reconcile: waiting %.1fs for %d purchase(s) in doubt to pass their not-before "
-            "(lease + client deadline + %gs grace; at most until %.0fs from the start)",
-            max(next_at - ledger.clock(), 0.0),
-            len(later),
-            grace,
-            limit - start,
-        )
+        said, last_said = (len(later), round(next_at)), said
+        if said != last_said:
+            log.info(
+                "reconcile: waiting %.1fs for %d purchase(s) in doubt to pass their "
+                "not-before (lease + client deadline + %gs grace; at most %.0fs in all)",
+                max(next_at - ledger.clock(), 0.0),
+                len(later),
+                grace,
+                limit - start,
+            )
         await asyncio.sleep(
             min(max(next_at - ledger.clock(), 0.05), max(settings.heartbeat_s, 0.1))
         )

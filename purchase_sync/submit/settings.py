@@ -110,6 +110,13 @@ class SubmitSettings(BaseModel):
         "after its last possible send start plus the client deadline: the bound on how late "
         "the API may commit a create it did not answer",
     )
+    api_timeout_s: float = Field(30.0, gt=0, description="per HTTP request to the API, seconds")
+    api_deadline_s: float | None = Field(
+        None,
+        gt=0,
+        description="per API call with its retries (default 4 x api_timeout_s); stored with each "
+        "claim, it bounds when an unanswered create may still land",
+    )
     owed_max_age_days: float = Field(
         7.0,
         ge=0,

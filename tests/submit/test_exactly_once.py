@@ -130,9 +130,7 @@ async def test_p3_same_run_id_twice_at_once_never_duplicates(sbx, sqlite_url) ->
         await _run(sbx, b, ps, run_id="same", **kw)
 
     try:
-        await asyncio.gather(
-            _run(sbx, a, ps, run_id="same", **kw), second()
-        )
+        await asyncio.gather(_run(sbx, a, ps, run_id="same", **kw), second())
     finally:
         a.close()
         b.close()
