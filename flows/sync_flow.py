@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
@@ -108,7 +109,7 @@ def group_task(ingested: Ingested) -> tuple[Ingested, list[PlannedPurchase], pd.
 
 @task(name="plan-against-ledger", cache_policy=NONE, **RETRYABLE)
 async def register_task(
-    purchases: list[PlannedPurchase],
+    purchases: pa.Table,
     ledger: Ledger,
     submit: SubmitSettings,
     run_id: str,
@@ -116,8 +117,9 @@ async def register_task(
     out: str = "out",
     rebuild_ledger: bool = False,
 ) -> None:
-    """Make the ledger know every purchase; what was created before is never sent again. An
-    empty ledger beside earlier runs' results is refused unless told to rebuild it."""
+    """Make the ledger know every purchase, in bulk from the ingest's purchases table (its
+    payload JSON and hash); what was created before is never sent again. An empty ledger beside
+    earlier runs' results is refused unless told to rebuild it."""
     await asyncio.to_thread(ledger.create_schema)
     empty = await asyncio.to_thread(ledger.is_empty)
     if not submit.dry_run:
@@ -390,8 +392,9 @@ async def purchase_sync(
             common = {"ledger": ledger, "submit": submit, "run_id": run_id, "report": report}
             try:
                 await register_task(
-                    quote(purchases), out=out, rebuild_ledger=rebuild_ledger, **common
+                    quote(read.purchases), out=out, rebuild_ledger=rebuild_ledger, **common
                 )
+                report.purchases_in = len(purchases)
                 sending = purchases
                 if kind == "nightly" and not dry_run:
                     owed_before = await owed_task(quote(purchases), ledger, submit)

@@ -2,7 +2,9 @@
 
 v1 -> v2: `doubt_from` and `deadline_s` (when "absent" may be trusted). Rows a v1 run left in
 flight get the v1 client's default deadline, so an upgrade never trusts them sooner than v1
-would have.
+would have. Every stored payload hash (and pending hash) is recomputed from its payload JSON by
+the ingest's definition (`schemas.payload`), so a row hashed by an older definition is not
+flagged PAYLOAD_CHANGED by the first run after the upgrade.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def migrate_v1_to_v2(conn: sa.Connection) -> None:
     for name in ("doubt_from", "deadline_s"):
         if name not in cols:
             conn.execute(sa.text(f"ALTER TABLE {purchases.name} ADD COLUMN {name} FLOAT"))
+    rehash_payloads(conn)
     t = purchases
     conn.execute(
         t.update()
@@ -55,3 +58,41 @@ def migrate_v1_to_v2(conn: sa.Connection) -> None:
             deadline_s=V1_DEADLINE_S,
         )
     )
+
+
+REHASH_BATCH = 5_000
+
+
+def rehash_payloads(conn: sa.Connection) -> int:
+    """Recompute `payload_hash`/`pending_hash` from the stored JSON; returns rows changed."""
+    from ledger import payload as payload_json
+    from schemas.payload import planned_payload_hashes
+
+    t = purchases
+    changed = 0
+    for column, hash_column in (("payload", "payload_hash"), ("pending_payload", "pending_hash")):
+        last = ""
+        while True:
+            rows = conn.execute(
+                sa.select(t.c.outer_purchase_id, t.c[column], t.c[hash_column])
+                .where((t.c.outer_purchase_id > last) & t.c[column].is_not(None))
+                .order_by(t.c.outer_purchase_id)
+                .limit(REHASH_BATCH)
+            ).all()
+            if not rows:
+                break
+            last = rows[-1][0]
+            records = [payload_json.from_json(r[1]) for r in rows]
+            fresh = planned_payload_hashes(records)
+            updates = [
+                {"b_id": r[0], "b_hash": h} for r, h in zip(rows, fresh, strict=True) if r[2] != h
+            ]
+            if updates:
+                conn.execute(
+                    t.update()
+                    .where(t.c.outer_purchase_id == sa.bindparam("b_id"))
+                    .values({hash_column: sa.bindparam("b_hash")}),
+                    updates,
+                )
+                changed += len(updates)
+    return changed

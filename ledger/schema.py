@@ -81,3 +81,13 @@ resolution_cache = sa.Table(
     sa.Column("data", sa.Text, nullable=False),  # JSON: title, supplier, skus
     sa.Column("fetched_at", sa.Float, nullable=False),
 )
+
+# Registration's staging table (`Ledger.register_table`): created per transaction, then dropped.
+staging = sa.Table(
+    "ledger_register_staging",
+    sa.MetaData(),
+    sa.Column("outer_purchase_id", sa.String, primary_key=True),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)

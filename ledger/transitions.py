@@ -13,10 +13,12 @@ The rules, whoever calls them:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from ledger import payload as payload_json
@@ -38,7 +40,7 @@ from ledger.records import (
     sources,
     target,
 )
-from ledger.schema import purchase_lines, purchases
+from ledger.schema import purchase_lines, purchases, staging
 from schemas.records import PlannedPurchase
 
 t = purchases
@@ -101,7 +103,6 @@ def _b(name: str) -> sa.BindParameter[Any]:
 class Transitions(LedgerBase):
     # -- register -------------------------------------------------------------------------------
 
-    @timed
     def register(
         self,
         purchases_: Sequence[PlannedPurchase],
@@ -110,25 +111,55 @@ class Transitions(LedgerBase):
         *,
         rebuilt: bool = False,
     ) -> RegisterReport:
-        """Make the ledger know every planned purchase; decide what a rerun may send.
+        """`register_table` for purchase records (tests, the worker, `owed --send`): their
+        payload JSON and hash (computed at once for those that do not know it) as a table."""
+        unique: dict[str, PlannedPurchase] = {}
+        for p in purchases_:
+            unique.setdefault(p.outer_purchase_id, p)
+        hashes = known_hashes(list(unique.values()))
+        table = pa.table(
+            {
+                "outer_purchase_id": pa.array(list(unique), pa.string()),
+                "payload": pa.array(
+                    [payload_json.to_json(p) for p in unique.values()], pa.string()
+                ),
+                "payload_hash": pa.array(hashes, pa.string()),
+            }
+        )
+        rep = self.register_table(table, run_id, reprocess, rebuilt=rebuilt)
+        return dataclasses.replace(
+            rep, duplicates_in_input=rep.duplicates_in_input + len(purchases_) - len(unique)
+        )
 
-        New ids are inserted `planned` (`unknown`, looked up before any send, when `rebuilt`:
-        the ledger was lost and rebuilt). An id seen before keeps its state, except: a `failed`
-        purchase is requeued when `reprocess` is "failed" or "all" (through a lookup when its
-        failure proved nothing); a changed payload is flagged (`failed`/`PAYLOAD_CHANGED` when
-        not yet created, kept aside when created or in flight) unless `reprocess="all"` adopts
-        it on a row that is safely not created.
+    @timed
+    def register_table(
+        self,
+        purchases_: pa.Table,
+        run_id: str,
+        reprocess: Reprocess = "missing",
+        *,
+        rebuilt: bool = False,
+    ) -> RegisterReport:
+        """Make the ledger know every planned purchase, in bulk; decide what a rerun may send.
+
+        `purchases_` has `outer_purchase_id`, `payload` (the purchase's JSON, `ledger.payload`)
+        and `payload_hash` (the ingest's, `schemas.payload`): they go through a temporary table,
+        new ids are inserted by one INSERT ... SELECT, and only the ids the ledger already holds
+        come back to Python, to `register_decision`. New ids are inserted `planned` (`unknown`,
+        looked up before any send, when `rebuilt`: the ledger was lost). An id seen before keeps
+        its state, except: a `failed` purchase is requeued when `reprocess` is "failed" or "all"
+        (through a lookup when its failure proved nothing); a changed payload is flagged
+        (`failed`/`PAYLOAD_CHANGED` when not yet created, kept aside when created or in flight)
+        unless `reprocess="all"` adopts it on a row that is safely not created.
         """
         if reprocess not in get_args(Reprocess):
             raise ValueError(f"reprocess must be missing|failed|all, not {reprocess!r}")
         now = self.clock()
-        wanted: dict[str, tuple[PlannedPurchase, str]] = {}
-        duplicates = 0
-        for p in purchases_:
-            if p.outer_purchase_id in wanted:
-                duplicates += 1
-                continue
-            wanted[p.outer_purchase_id] = (p, p.payload_hash())
+        ids = purchases_.column("outer_purchase_id").to_pylist()
+        first = list({oid: i for i, oid in reversed(list(enumerate(ids)))}.values())
+        duplicates = len(ids) - len(first)
+        if duplicates:
+            purchases_ = purchases_.take(sorted(first))
         counts = dict.fromkeys(
             (
                 "inserted",
@@ -143,77 +174,122 @@ class Transitions(LedgerBase):
         )
         changed: list[str] = []
         adopted: list[str] = []
-        new_state = target("register_rebuilt" if rebuilt else "register")
-        for chunk in chunks(list(wanted)):
-            with self.engine.begin() as conn:
-                q = sa.select(
-                    t.c.outer_purchase_id,
-                    t.c.state,
-                    t.c.payload_hash,
-                    t.c.pending_hash,
-                    t.c.error_code,
-                    t.c.attempts,
-                    t.c.updated_at,
-                ).where(t.c.outer_purchase_id.in_(chunk))
+        rows = [
+            {"outer_purchase_id": i, "payload_hash": h, "payload": p}
+            for i, h, p in zip(
+                purchases_.column("outer_purchase_id").to_pylist(),
+                purchases_.column("payload_hash").to_pylist(),
+                purchases_.column("payload").to_pylist(),
+                strict=True,
+            )
+        ]
+        with self.engine.begin() as conn:
+            staging.create(conn)
+            try:
+                if rows:
+                    conn.execute(staging.insert(), rows)
+                del rows
+                counts["inserted"] = self._insert_new(conn, run_id, now, rebuilt)
+                q = (
+                    sa.select(
+                        t.c.outer_purchase_id,
+                        t.c.state,
+                        t.c.payload_hash,
+                        t.c.pending_hash,
+                        t.c.error_code,
+                        t.c.attempts,
+                        t.c.updated_at,
+                        staging.c.payload_hash.label("new_hash"),
+                    )
+                    .join(staging, staging.c.outer_purchase_id == t.c.outer_purchase_id)
+                    .where(t.c.created_at < now)
+                )
                 if self.is_postgres:
-                    q = q.with_for_update()
-                existing = {r.outer_purchase_id: r for r in conn.execute(q)}
-                new_rows = []
-                for oid in chunk:
-                    p, h = wanted[oid]
-                    row = existing.get(oid)
-                    if row is None:
-                        new_rows.append(
-                            {
-                                "outer_purchase_id": oid,
-                                "state": new_state,
-                                "payload_hash": h,
-                                "payload": payload_json.to_json(p),
-                                "attempts": 0,
-                                "first_run_id": run_id,
-                                "last_run_id": run_id,
-                                "created_at": now,
-                                "updated_at": now,
-                                "error_code": LEDGER_REBUILT if rebuilt else None,
-                                "error_message": "the ledger was rebuilt: looked up before any send"
-                                if rebuilt
-                                else None,
-                                "doubt_from": 0.0 if rebuilt else None,
-                                "deadline_s": 0.0 if rebuilt else None,
-                            }
-                        )
-                        continue
-                    action = self._register_action(conn, row, p, h, run_id, reprocess, now)
+                    q = q.with_for_update(of=t)
+                existing = conn.execute(q).all()
+                payloads = self._staged_payloads(
+                    conn, [r.outer_purchase_id for r in existing if r.new_hash != r.payload_hash]
+                )
+                for row in existing:
+                    oid = row.outer_purchase_id
+                    action = self._register_action(
+                        conn, row, payloads.get(oid, ""), row.new_hash, run_id, reprocess, now
+                    )
                     if action in ("changed", "adopted"):
                         (changed if action == "changed" else adopted).append(oid)
                     else:
                         counts[action] += 1
-                if new_rows:
-                    conn.execute(
-                        self._insert(t).on_conflict_do_nothing(
-                            index_elements=[t.c.outer_purchase_id]
-                        ),
-                        new_rows,
-                    )
-                    counts["inserted"] += len(new_rows)
+            finally:
+                staging.drop(conn)
         return RegisterReport(
             **counts,
             duplicates_in_input=duplicates,
-            payload_changed=tuple(changed),
-            adopted=tuple(adopted),
+            payload_changed=tuple(sorted(changed)),
+            adopted=tuple(sorted(adopted)),
         )
+
+    def _insert_new(self, conn: sa.Connection, run_id: str, now: float, rebuilt: bool) -> int:
+        """INSERT ... SELECT the staged ids the ledger does not hold; returns how many."""
+        s = staging
+        new_state = target("register_rebuilt" if rebuilt else "register")
+        message = "the ledger was rebuilt: looked up before any send" if rebuilt else None
+        doubt = 0.0 if rebuilt else None
+        cols = {
+            "outer_purchase_id": s.c.outer_purchase_id,
+            "state": sa.literal(new_state),
+            "payload_hash": s.c.payload_hash,
+            "payload": s.c.payload,
+            "attempts": sa.literal(0),
+            "first_run_id": sa.literal(run_id),
+            "last_run_id": sa.literal(run_id),
+            "created_at": sa.literal(now),
+            "updated_at": sa.literal(now),
+            "error_code": sa.literal(LEDGER_REBUILT if rebuilt else None, sa.String),
+            "error_message": sa.literal(message, sa.Text),
+            "doubt_from": sa.literal(doubt, sa.Float),
+            "deadline_s": sa.literal(doubt, sa.Float),
+        }
+        select = sa.select(*cols.values()).where(
+            ~sa.exists().where(t.c.outer_purchase_id == s.c.outer_purchase_id)
+        )
+        stmt = (
+            self._insert(t)
+            .from_select(list(cols), select)
+            .on_conflict_do_nothing(index_elements=[t.c.outer_purchase_id])
+        )
+        conn.execute(stmt)
+        # counted afterwards: drivers differ in what rowcount says for INSERT ... SELECT
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.join(s, s.c.outer_purchase_id == t.c.outer_purchase_id))
+                .where((t.c.created_at == now) & (t.c.first_run_id == run_id))
+            ).scalar_one()
+        )
+
+    def _staged_payloads(self, conn: sa.Connection, ids: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in chunks(ids):
+            found = conn.execute(
+                sa.select(staging.c.outer_purchase_id, staging.c.payload).where(
+                    staging.c.outer_purchase_id.in_(chunk)
+                )
+            )
+            out.update((oid, payload) for oid, payload in found)
+        return out
 
     def _register_action(
         self,
         conn: sa.Connection,
         row: Any,
-        p: PlannedPurchase,
+        payload: str,
         h: str,
         run_id: str,
         reprocess: Reprocess,
         now: float,
     ) -> str:
-        """Carry out `register_decision` on one existing row."""
+        """Carry out `register_decision` on one existing row (`payload`: the new JSON, needed
+        only when the hash differs)."""
         action = register_decision(
             State(row.state), row.payload_hash, row.pending_hash, row.error_code,
             row.attempts, h, reprocess,
@@ -249,14 +325,14 @@ class Transitions(LedgerBase):
             update(
                 state=target("adopt"),
                 payload_hash=h,
-                payload=payload_json.to_json(p),
+                payload=payload,
                 error_code=None,
                 error_message=None,
                 last_run_id=run_id,
                 **cleared,
             )
         elif action == "changed":
-            self._flag_changed(update, row, p, h)
+            self._flag_changed(update, row, payload, h)
         elif row.pending_hash is not None and h == row.payload_hash:  # the order reverted
             values: dict[str, Any] = dict(cleared)
             if row.error_code == PAYLOAD_CHANGED:
@@ -265,11 +341,11 @@ class Transitions(LedgerBase):
         return action
 
     @staticmethod
-    def _flag_changed(update: Any, row: Any, p: PlannedPurchase, h: str) -> None:
+    def _flag_changed(update: Any, row: Any, payload: str, h: str) -> None:
         state = State(row.state)
         if row.pending_hash == h and state is not State.PLANNED:
             return  # flagged by an earlier run already
-        pending = {"pending_hash": h, "pending_payload": payload_json.to_json(p)}
+        pending = {"pending_hash": h, "pending_payload": payload}
         msg = "the order changed after it was planned; not resent (rerun with --reprocess all)"
         if state.value in sources("payload_changed"):
             update(
@@ -696,6 +772,17 @@ class Transitions(LedgerBase):
                 else:
                     requeued += 1
         return SettleReport(created, requeued, changed, stale)
+
+
+def known_hashes(records: Sequence[PlannedPurchase]) -> list[str]:
+    """The payload hash of each record (distinct ids): those that do not know theirs are hashed
+    in one query (`schemas.payload`), and told it."""
+    from schemas.payload import planned_payload_hashes
+
+    todo = [p for p in records if p.cached_payload_hash is None]
+    for p, h in zip(todo, planned_payload_hashes(todo) if todo else [], strict=True):
+        p.known_payload_hash(h)
+    return [p.payload_hash() for p in records]
 
 
 def _rowcount(res: Any, fallback: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pyarrow as pa
+
 from ledger import Ledger, RegisterReport
 from schemas.records import PlannedPurchase
 
@@ -14,7 +16,7 @@ from .settings import SubmitSettings
 
 
 async def register(
-    purchases: Sequence[PlannedPurchase],
+    purchases: Sequence[PlannedPurchase] | pa.Table,
     *,
     ledger: Ledger,
     settings: SubmitSettings,
@@ -23,10 +25,16 @@ async def register(
     on_progress: Progress = None,
     rebuilt: bool = False,
 ) -> RegisterReport:
-    """Register every purchase; with `rebuilt` (the ledger was lost) new rows are looked up
-    before their first create."""
+    """Register every purchase, in bulk: the ingest's purchases table (`outer_purchase_id`,
+    `payload`, `payload_hash`) or records. With `rebuilt` (the ledger was lost) new rows are
+    looked up before their first create."""
     if settings.dry_run:
         rep = RegisterReport()
+    elif isinstance(purchases, pa.Table):
+        table = purchases.select(["outer_purchase_id", "payload", "payload_hash"])
+        rep = await asyncio.to_thread(
+            ledger.register_table, table, run_id, settings.reprocess, rebuilt=rebuilt
+        )
     else:
         rep = await asyncio.to_thread(
             ledger.register, purchases, run_id, settings.reprocess, rebuilt=rebuilt

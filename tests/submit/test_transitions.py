@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ledger import SCHEMA_VERSION, TRANSITIONS, Ledger, State
+from ledger.payload import to_json
 from ledger.records import sources, target
 from ledger.schema import purchases
 
@@ -51,8 +52,11 @@ def test_ledger_writes_follow_the_table(ledger: Ledger) -> None:
 
 
 def test_v1_ledger_is_upgraded_in_place(tmp_path) -> None:
-    """A ledger written by v1 (no doubt_from/deadline_s) gets the columns, and a row v1 left in
-    flight is trusted no sooner than the v1 client deadline after its lease."""
+    """A ledger written by v1 (no doubt_from/deadline_s, hashes of an older definition) gets the
+    columns, its hashes recomputed by the ingest's definition (the same purchase registered
+    again is unchanged, not PAYLOAD_CHANGED), and a row v1 left in flight is trusted no sooner
+    than the v1 client deadline after its lease."""
+    a, b = many(2)
     url = f"sqlite:///{tmp_path}/v1.sqlite"
     engine = sa.create_engine(url)
     v1 = sa.MetaData()
@@ -62,18 +66,25 @@ def test_v1_ledger_is_upgraded_in_place(tmp_path) -> None:
     v1.create_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO ledger_meta VALUES ('schema_version', '1')"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO ledger_purchases (outer_purchase_id, state, payload_hash, payload, "
-                "attempts, lease_owner, lease_expires_at, created_at, updated_at) VALUES "
-                "('A', 'submitting', 'h', '{}', 1, 'old', 1300.0, 1000.0, 1000.0)"
+        for p, state, lease in ((a, "submitting", 1300.0), (b, "planned", None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ledger_purchases (outer_purchase_id, state, payload_hash, "
+                    "payload, attempts, lease_owner, lease_expires_at, created_at, updated_at) "
+                    "VALUES (:id, :state, 'old-definition', :payload, 1, 'old', :lease, 1000.0, "
+                    "1000.0)"
+                ),
+                {"id": p.outer_purchase_id, "state": state, "payload": to_json(p), "lease": lease},
             )
-        )
     engine.dispose()
     led = Ledger(url)
     led.create_schema()
     assert led.schema_version() == SCHEMA_VERSION == 2
     [item] = led.in_doubt(300.0)
     assert item.not_before == 1300.0 + 120.0 + 300.0
+    rows = led.results_rows([a.outer_purchase_id, b.outer_purchase_id])
+    assert {r.payload_hash for r in rows.values()} == {a.payload_hash(), b.payload_hash()}
+    rep = led.register([a, b], "v2")
+    assert rep.payload_changed == () and rep.unchanged == 1 and rep.in_flight == 1
     led.create_schema()  # idempotent
     led.close()
