@@ -4,7 +4,8 @@
 
 - `ledger.engine`: engine setup (SQLite WAL + `BEGIN IMMEDIATE`, or PostgreSQL), timing;
 - `ledger.migrations`: schema creation and version upgrades;
-- `ledger.transitions`: every write of the state machine (`ledger.records.TRANSITIONS`);
+- `ledger.registration`: bulk registration and the decision on known purchases;
+- `ledger.transitions`: the other writes of the state machine (`ledger.records.TRANSITIONS`);
 - `ledger.queries`: read queries (states, in doubt, owed, trouble, results rows);
 - `ledger.cache`: the resolution cache.
 
@@ -37,11 +38,12 @@ from ledger.records import (  # noqa: F401  (re-exported)
     State,
     TroubleRow,
 )
+from ledger.registration import Registration
 from ledger.schema import meta
 from ledger.transitions import Transitions
 
 
-class Ledger(Transitions, Queries, ResolutionCache):
+class Ledger(Registration, Transitions, Queries, ResolutionCache):
     """Durable purchase state in SQLite (default) or PostgreSQL (several workers or machines)."""
 
     @timed

@@ -20,7 +20,7 @@ V1_DEADLINE_S = 120.0  # the v1 client's default call deadline (4 x 30 s)
 def create_or_upgrade(conn: sa.Connection, is_postgres: bool, name: str) -> None:
     """Create the tables if missing, upgrade an older schema, refuse a newer one."""
     if is_postgres:  # serialise concurrent first runs: CREATE TABLE is not atomic
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274001)"))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(727274001)))
     existed = sa.inspect(conn).has_table(purchases.name)
     metadata.create_all(conn, checkfirst=True)
     row = conn.execute(

@@ -1,8 +1,9 @@
 """Stage 6, create: send every plan at most once per claim, and reconcile between passes.
 
 - The producer claims (one committed transaction per batch) no further ahead than
-  `max_concurrency + claim_batch` rows not yet settled in the ledger: a crash strands at most
-  that many rows `submitting`.
+  `max_concurrency + claim_batch` rows not yet answered: a crash strands at most `claim_batch`
+  rows never sent (besides the requests in flight and the answers not yet written, every
+  250 ms or 2 x `claim_batch`).
 - A heartbeat renews the leases of every claim not yet settled, every `heartbeat_s`; a claim
   whose renewal is refused (fenced, or its lease lapsed) is never sent.
 - A send starts only while its lease has at least one heartbeat interval left, and is bounded
@@ -28,7 +29,6 @@ from .rails import Rails, dry_run_rails, hold_by_margin
 from .reconcile import client_deadline, reconcile
 from .report import SubmitReport
 from .settings import SubmitSettings
-
 
 def lease_problem(lease_s: float, heartbeat_s: float, deadline_s: float) -> str | None:
     """Why a lease cannot cover the sends, or None. With a heartbeat, a lease must outlive one
@@ -126,8 +126,7 @@ async def create(
 class _Claims:
     """The claims of one pass not yet settled, with their leases as last renewed."""
 
-    def __init__(self, ahead: asyncio.Semaphore) -> None:
-        self.ahead = ahead  # one token per row claimed and not yet settled in the ledger
+    def __init__(self) -> None:
         self.held: dict[str, Claim] = {}
         self.lease_until: dict[str, float] = {}
         self.lost: set[str] = set()
@@ -139,8 +138,7 @@ class _Claims:
 
     def settled(self, ids: list[str]) -> None:
         for oid in ids:
-            if self.held.pop(oid, None) is not None:
-                self.ahead.release()
+            self.held.pop(oid, None)
 
     def renewed(self, asked: list[Claim], got: dict[str, float]) -> None:
         for c in asked:
@@ -171,11 +169,11 @@ async def send_pass(
     n_workers = settings.max_concurrency
     deadline_s = client_deadline(client)
     margin_s = send_margin_s(settings, deadline_s)
-    ahead = asyncio.Semaphore(n_workers + batch)  # claimed and not yet settled
+    ahead = asyncio.Semaphore(n_workers + batch)  # claimed and not yet answered
     queue: asyncio.Queue[tuple[Plan, Claim] | None] = asyncio.Queue()
-    claims = _Claims(ahead)
+    claims = _Claims()
     writer = OutcomeWriter(
-        ledger, run_id, batch, report, by_id, on_progress, len(plans), claims.settled
+        ledger, run_id, 2 * batch, report, by_id, on_progress, len(plans), claims.settled
     )
     warehouse = warehouse_address(settings)
 
@@ -221,7 +219,10 @@ async def send_pass(
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
-            await send_one(*item)
+            try:
+                await send_one(*item)
+            finally:
+                ahead.release()
 
     async def send_one(plan: Plan, claim: Claim) -> None:
         if fatal or not claims.may_send(claim, ledger.clock(), margin_s):
@@ -258,9 +259,14 @@ async def send_pass(
         while True:
             await asyncio.sleep(settings.heartbeat_s)
             asked = list(claims.held.values())
-            if asked:
+            if not asked:
+                continue
+            try:
                 got = await asyncio.to_thread(ledger.heartbeat, asked, settings.lease_s)
-                claims.renewed(asked, got)
+            except Exception as exc:  # the leases run down; sends stop starting before they lapse
+                log.warning("heartbeat failed (%s): %d lease(s) not renewed", exc, len(asked))
+                continue
+            claims.renewed(asked, got)
 
     try:
         async with asyncio.TaskGroup() as tg:

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Sequence
 
 from ledger import PAYLOAD_CHANGED, CacheEntry, Ledger, State
-from ledger.transitions import register_decision
+from ledger.registration import register_decision
 from schemas.records import PlannedPurchase
 from shanjing import BusinessError, ReauthorizationRequired, ShanjingClient, ShanjingError
 

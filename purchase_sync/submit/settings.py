@@ -98,7 +98,7 @@ class SubmitSettings(BaseModel):
     resolve_ttl_s: float = Field(86_400.0, ge=0, description="resolution cache lifetime")
     resolve_concurrency: int = Field(32, ge=1, le=1024)
     claim_batch: int = Field(
-        32, ge=1, le=2000, description="purchases per claim transaction (claimed ahead of sends)"
+        64, ge=1, le=2000, description="purchases per claim transaction (claimed ahead of sends)"
     )
     max_passes: int = Field(
         3, ge=1, description="send passes per run (unknowns reconciled between)"

@@ -131,3 +131,32 @@ def test_progress_bar_follows_submit_events(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "submitting" in err and "3/3" in err and "created 3" in err
     artifacts.notify("submit", done=1, total=1)  # no listener left: nothing happens
+
+
+def test_owed_lists_and_sends_what_the_ledger_owes(
+    tmp_path: Path,
+    no_api_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Point 7: one command lists what the ledger owes, from any window, and sends it."""
+    from ledger import Ledger
+    from purchase_sync import settings
+    from tests.submit.factories import many
+
+    monkeypatch.chdir(tmp_path)  # data/sandbox.sqlite lands here
+    monkeypatch.delenv("PURCHASE_SYNC_LEDGER_URL", raising=False)
+    monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "data"))
+    led = Ledger(settings.ledger_url())
+    led.create_schema()
+    led.register(many(4), "an-earlier-window")
+    led.close()
+
+    assert cli.main(["owed"]) == 1
+    listing = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert listing["count"] == listing["by_state"]["planned"] == len(listing["ids"]) == 4
+
+    assert cli.main(["owed", "--send", "--sandbox"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(lines[0])["sent"]["created"] == 4
+    assert json.loads(lines[-1])["count"] == 0
