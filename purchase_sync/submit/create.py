@@ -30,6 +30,7 @@ from .reconcile import client_deadline, reconcile
 from .report import SubmitReport
 from .settings import SubmitSettings
 
+
 def lease_problem(lease_s: float, heartbeat_s: float, deadline_s: float) -> str | None:
     """Why a lease cannot cover the sends, or None. With a heartbeat, a lease must outlive one
     missed renewal and still leave one interval to start a send (3 x heartbeat_s); without one
