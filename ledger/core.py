@@ -21,23 +21,6 @@ from ledger.cache import ResolutionCache
 from ledger.engine import timed
 from ledger.migrations import create_or_upgrade
 from ledger.queries import Queries
-from ledger.records import (  # noqa: F401  (re-exported)
-    PAYLOAD_CHANGED,
-    CacheEntry,
-    Claim,
-    LineResult,
-    Outcome,
-    OwedReport,
-    PurchaseRecord,
-    ReconcileItem,
-    RecordReport,
-    RegisterReport,
-    Reprocess,
-    RowState,
-    SettleReport,
-    State,
-    TroubleRow,
-)
 from ledger.registration import Registration
 from ledger.schema import meta
 from ledger.transitions import Transitions

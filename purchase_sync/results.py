@@ -230,6 +230,7 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
 
 
 NEEDS_ATTENTION = "NEEDS_ATTENTION"
+LEGACY_LEDGER = "data/ledger.sqlite"  # the default before it moved to the data directory
 
 
 def earlier_outputs(out_dir: Path | str) -> str | None:
@@ -251,10 +252,16 @@ def check_ledger_not_lost(ledger_empty: bool, out_dir: Path | str, rebuild: bool
         return
     found = earlier_outputs(out_dir)
     if found:
+        legacy = Path(LEGACY_LEDGER)
+        hint = (
+            f"; the old default ledger is at {legacy}: --ledger-url sqlite:///{legacy}"
+            if legacy.exists()
+            else ""
+        )
         raise UserError(
             f"the ledger {url} is empty but {found} holds earlier runs' results: refusing to "
             "send anything twice (point --ledger-url at the old ledger, or pass "
-            "--rebuild-ledger to look every purchase up before creating it)"
+            f"--rebuild-ledger to look every purchase up before creating it){hint}"
         )
 
 
