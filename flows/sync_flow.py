@@ -6,8 +6,10 @@ whatever the number of orders), the logic in `transforms` (ingest) and `purchase
 has none, because the ledger, not a retry, decides what may be sent again.
 
 The final state tells the truth: Completed when every purchase went through (rejected rows and
-purchases the supplier refused are results), Failed when purchases are left `unknown` or the run
-hit a fatal error; the summary is written either way.
+purchases the supplier refused are results); Completed named "NeedsAttention" when the ledger
+still owes purchases (any window) or created purchases are in trouble (duplicate, partial,
+closed upstream); Failed when purchases are left `unknown` or the run hit a fatal error. The
+summary is written either way.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
@@ -31,7 +34,15 @@ from flows.follow_flow import follow_step
 from flows.naming import RunKind, resolve_window, run_name
 from ledger import Ledger
 from purchase_sync import artifacts, settings
-from purchase_sync.results import RESULTS, run_summary, set_verdict, write_json, write_outputs
+from purchase_sync.results import (
+    NEEDS_ATTENTION,
+    RESULTS,
+    check_ledger_not_lost,
+    run_summary,
+    set_verdict,
+    write_json,
+    write_outputs,
+)
 from purchase_sync.results import run_dir as partition_dir
 from purchase_sync.settings import Limits, Reprocess
 from purchase_sync.submit import stages
@@ -99,17 +110,45 @@ def group_task(ingested: Ingested) -> tuple[Ingested, list[PlannedPurchase], pd.
 
 @task(name="plan-against-ledger", cache_policy=NONE, **RETRYABLE)
 async def register_task(
-    purchases: list[PlannedPurchase],
+    purchases: pa.Table,
     ledger: Ledger,
     submit: SubmitSettings,
     run_id: str,
     report: SubmitReport,
+    out: str = "out",
+    rebuild_ledger: bool = False,
 ) -> None:
-    """Make the ledger know every purchase; what was created before is never sent again."""
-    import asyncio
-
+    """Make the ledger know every purchase, in bulk from the ingest's purchases table (its
+    payload JSON and hash); what was created before is never sent again. An empty ledger beside
+    earlier runs' results is refused unless told to rebuild it."""
     await asyncio.to_thread(ledger.create_schema)
-    await stages.register(purchases, ledger=ledger, settings=submit, run_id=run_id, report=report)
+    empty = await asyncio.to_thread(ledger.is_empty)
+    if not submit.dry_run:
+        check_ledger_not_lost(empty, out, rebuild_ledger, ledger.display_url)
+    await stages.register(
+        purchases,
+        ledger=ledger,
+        settings=submit,
+        run_id=run_id,
+        report=report,
+        rebuilt=rebuild_ledger and not submit.dry_run,
+    )
+
+
+@task(name="owed-from-earlier-windows", cache_policy=NONE)
+async def owed_task(
+    purchases: list[PlannedPurchase], ledger: Ledger, submit: SubmitSettings
+) -> list[PlannedPurchase]:
+    """Purchases of earlier windows the ledger still owes (planned), registered at most
+    `owed_max_age_days` ago: a nightly run sends them too."""
+    since = ledger.clock() - submit.owed_max_age_days * 86_400
+    ids = await asyncio.to_thread(ledger.owed_ids, since)
+    mine = {p.outer_purchase_id for p in purchases}
+    extra = [i for i in ids if i not in mine]
+    if not extra:
+        return []
+    get_run_logger().info("also sending %d owed purchase(s) of earlier windows", len(extra))
+    return await asyncio.to_thread(ledger.load_purchases, ids=extra)
 
 
 @task(name="reconcile", cache_policy=NONE, **RETRYABLE)
@@ -240,13 +279,21 @@ def write_results_task(
 async def publish_task(
     summary: dict[str, Any], results: pd.DataFrame | None, rejects: pd.DataFrame | None
 ) -> None:
-    """The run report for people: summary, failures, rejects (masked), link to the results."""
+    """The run report for people: summary, failures (with every owed purchase and every
+    purchase in trouble, by id), rejects (masked), link to the results."""
     await artifacts.publish_summary(summary)
     if results is not None:
         left = results.loc[results["status"].isin(("failed", "unknown"))]  # usually none
         rows = artifacts.failure_rows(left.to_dict("records"))
+        rows += artifacts.attention_rows(
+            summary.get("owed_ids") or [],
+            (summary.get("purchases_trouble") or {}).get("purchases") or [],
+            {r["outer_purchase_id"] for r in rows},
+        )
         await artifacts.publish_table(
-            artifacts.FAILURES_KEY, rows, "purchases left failed or unknown (no personal data)"
+            artifacts.FAILURES_KEY,
+            rows,
+            "purchases left failed, unknown, owed or in trouble (no personal data)",
         )
     if rejects is not None:
         rows = artifacts.reject_rows(rejects.to_dict("records"))
@@ -281,6 +328,7 @@ async def purchase_sync(
     ledger_url: str | None = None,
     api_base_url: str | None = None,
     sandbox: bool = False,
+    rebuild_ledger: bool = False,
 ) -> Any:
     """Read the exports, plan the purchases, create each one exactly once, report.
 
@@ -288,6 +336,8 @@ async def purchase_sync(
     A nightly run without a window takes the shop-local day before its scheduled start; a
     backfill needs both bounds. `reprocess`: `missing` sends only what was never created,
     `failed` also resends what the supplier refused, `all` also adopts changed orders.
+    A nightly run also sends what the ledger owes from earlier windows (`owed_max_age_days`).
+    `rebuild_ledger`: the ledger was lost; every purchase is looked up before its first create.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -312,6 +362,7 @@ async def purchase_sync(
     ledger: Ledger | None = None
     budget: ApiBudget | None = None
     fatal: BaseException | None = None
+    extra_ids: list[str] = []
     try:
         submit = SubmitSettings.load(
             max_concurrency=limits.max_concurrency,
@@ -330,18 +381,29 @@ async def purchase_sync(
         group, purchases, rejects = group_task(quote(read))
         report.purchases_in = len(purchases)
         ledger = Ledger(settings.ledger_url(ledger_url))
+        ctx["ledger_url"] = ledger.display_url
         async with ShanjingClient(
             conn.base_url,
             TokenManager(conn.tokens),
             max_connections=max(submit.max_concurrency, submit.resolve_concurrency),
             rate_limit=submit.rate_limit,
+            timeout=submit.api_timeout_s,
+            deadline=submit.api_deadline_s,
         ) as client:
             common = {"ledger": ledger, "submit": submit, "run_id": run_id, "report": report}
             try:
-                await register_task(quote(purchases), **common)
+                await register_task(
+                    quote(read.purchases), out=out, rebuild_ledger=rebuild_ledger, **common
+                )
+                report.purchases_in = len(purchases)
+                sending = purchases
+                if kind == "nightly" and not dry_run:
+                    owed_before = await owed_task(quote(purchases), ledger, submit)
+                    sending = purchases + owed_before
+                    extra_ids = [p.outer_purchase_id for p in owed_before]
                 if not dry_run:
                     await reconcile_task(client, **common)
-                resolution = await resolve_task(quote(purchases), client, **common)
+                resolution = await resolve_task(quote(sending), client, **common)
                 if submit.pre_price or dry_run:
                     resolution = await pre_price_task(quote(resolution), client, **common)
                 await create_task(quote(resolution), client, budget=budget, **common)
@@ -358,12 +420,14 @@ async def purchase_sync(
 
     if ledger is not None and not dry_run and purchases:
         try:
-            ids = [p.outer_purchase_id for p in purchases]
+            ids = [p.outer_purchase_id for p in purchases] + extra_ids
             await asyncio.to_thread(stages.read_final_states, ledger, ids, report)
         except Exception as exc:  # the summary must still be written
             log.warning("could not read the final ledger states: %s", exc)
 
     summary = run_summary(ctx, read, group, rejects, report, started)
+    if report.owed is not None:
+        summary["owed_ids"] = list(report.owed.ids[:1000])
     if budget is not None:
         summary["api_budget"] = {
             "limit": budget.name,
@@ -394,6 +458,8 @@ async def purchase_sync(
 
     if fatal is not None:
         raise fatal
-    if summary["purchases_unknown"]:
+    if summary["final_state"] == "FAILED":
         return Failed(message=summary["message"], data=summary)
+    if summary["final_state"] == NEEDS_ATTENTION:
+        return Completed(name="NeedsAttention", message=summary["message"], data=summary)
     return summary

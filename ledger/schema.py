@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: deadline_s, doubt_from (ledger.migrations)
 
 metadata = sa.MetaData()
 
@@ -34,6 +34,11 @@ purchases = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lease_owner", sa.String),
     sa.Column("lease_expires_at", sa.Float),
+    # When its request could last have started (the lease as last renewed; for `unknown` the
+    # moment the sender gave up) and the sender's whole client deadline: "absent" is trusted
+    # only after doubt_from + deadline_s + the reader's reconcile grace (docs/submit.md).
+    sa.Column("doubt_from", sa.Float),
+    sa.Column("deadline_s", sa.Float),
     sa.Column("purchase_ids", sa.Text),  # JSON list of remote purchaseId strings
     sa.Column("payment_url", sa.Text),
     sa.Column("amount_fen", sa.BigInteger),  # purchase_amount sent (CNY fen)
@@ -75,4 +80,14 @@ resolution_cache = sa.Table(
     sa.Column("mp_id", sa.String(32)),
     sa.Column("data", sa.Text, nullable=False),  # JSON: title, supplier, skus
     sa.Column("fetched_at", sa.Float, nullable=False),
+)
+
+# Registration's staging table (`Ledger.register_table`): created per transaction, then dropped.
+staging = sa.Table(
+    "ledger_register_staging",
+    sa.MetaData(),
+    sa.Column("outer_purchase_id", sa.String, primary_key=True),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    prefixes=["TEMPORARY"],
 )

@@ -161,6 +161,33 @@ def failure_rows(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def attention_rows(
+    owed_ids: Iterable[str], trouble: Iterable[Mapping[str, Any]], listed: set[str]
+) -> list[dict[str, Any]]:
+    """Rows for the failures table: purchases in trouble (with every remote purchase id), then
+    purchases the ledger still owes from any window (by id; their orders may be older)."""
+    rows: list[dict[str, Any]] = []
+    for t in trouble:
+        opid = str(t["outer_purchase_id"])
+        if opid in listed:
+            continue
+        listed.add(opid)
+        rows.append(
+            {
+                "outer_purchase_id": opid,
+                "status": "trouble",
+                "error_code": _cell(t.get("error_code")),
+                "error_message": "remote purchase ids: " + ", ".join(t.get("purchase_ids") or []),
+            }
+        )
+    for opid in owed_ids:
+        if opid in listed:
+            continue
+        listed.add(opid)
+        rows.append({"outer_purchase_id": opid, "status": "owed", "error_code": "OWED"})
+    return rows
+
+
 def reject_rows(
     rejects: Iterable[Mapping[str, Any]], mask: Masker | None = None
 ) -> list[dict[str, Any]]:

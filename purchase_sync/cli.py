@@ -20,6 +20,7 @@ HANDLERS = {
     "sandbox": "purchase_sync.cmd_sandbox:main",
     "serve": "purchase_sync.cmd_run:serve",
     "sync": "purchase_sync.cmd_sync:main",
+    "owed": "purchase_sync.cmd_owed:main",
 }
 
 
@@ -76,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
                 help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)",
             )
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
+            p.add_argument(
+                "--rebuild-ledger",
+                action="store_true",
+                help="the ledger was lost: look every purchase up before its first create "
+                "(needed when the ledger is empty but --out holds earlier runs' results)",
+            )
+
+    p = sub.add_parser("owed", help="list (or --send) the purchases the ledger still owes")
+    p.add_argument("--ledger-url", default=None, help="default: $PURCHASE_SYNC_LEDGER_URL")
+    p.add_argument("--send", action="store_true", help="send them now (reconcile first)")
+    p.add_argument("--sandbox", action="store_true", help="send to the local API emulator")
 
     p = sub.add_parser("sync", help="follow created purchases: statuses, what to pay, cancels")
     from purchase_sync.cmd_sync import add_arguments as add_sync_arguments

@@ -106,6 +106,7 @@ def _parameters(args: argparse.Namespace, api_base_url: str | None) -> dict[str,
         "ledger_url": args.ledger_url,
         "api_base_url": api_base_url,
         "sandbox": bool(args.sandbox),
+        "rebuild_ledger": bool(getattr(args, "rebuild_ledger", False)),
     }
 
 
@@ -216,6 +217,21 @@ def _verdict(summary: Mapping[str, Any]) -> str:
     return f"created {created} purchases"
 
 
+def _check_ledger(url: str, out: str, rebuild: bool) -> None:
+    """Refuse, before anything starts, an empty ledger beside earlier runs' results."""
+    from ledger import Ledger
+    from purchase_sync.results import check_ledger_not_lost, earlier_outputs
+
+    if rebuild or earlier_outputs(out) is None:
+        return
+    ledger = Ledger(url)
+    try:
+        ledger.create_schema()
+        check_ledger_not_lost(ledger.is_empty(), out, rebuild, ledger.display_url)
+    finally:
+        ledger.close()
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the flow once; exit 0 when it completed, non-zero with one line when it did not."""
     _quiet_prefect_console()
@@ -226,7 +242,9 @@ def main(args: argparse.Namespace) -> int:
 
     if not args.sandbox:
         settings.api_connection()  # refuse before starting anything
-    settings.ledger_url(args.ledger_url)
+    url = settings.ledger_url(args.ledger_url)
+    if not args.dry_run:
+        _check_ledger(url, args.out, bool(getattr(args, "rebuild_ledger", False)))
 
     with _sandbox(args.sandbox) as sandbox_url:
         params = _parameters(args, sandbox_url)
@@ -252,6 +270,8 @@ def main(args: argparse.Namespace) -> int:
     if state.is_failed():
         print(f"purchase-sync: {state.message}", file=sys.stderr)
         return 1
+    if summary.get("final_state") == "NEEDS_ATTENTION":
+        print(f"purchase-sync: needs attention: {summary.get('message')}", file=sys.stderr)
     return 0
 
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from schemas.errors import UserError
+
 if TYPE_CHECKING:
     from purchase_sync.submit.report import SubmitReport
 
@@ -186,8 +188,15 @@ def write_outputs(
 
 
 def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
-    """Final state and the one-line message a person reads first."""
+    """Final state and the one-line message a person reads first.
+
+    FAILED: a fatal error, or purchases left unknown. NEEDS_ATTENTION: the run ended, but the
+    ledger still owes purchases (any window) or some created purchases are in trouble
+    (duplicate, partial, closed upstream). COMPLETED only when neither.
+    """
     unknown = summary.get("purchases_unknown", 0)
+    owed = (summary.get("purchases_owed") or {}).get("count", 0)
+    trouble = (summary.get("purchases_trouble") or {}).get("count", 0)
     if fatal is not None:
         summary["final_state"] = "FAILED"
         summary["message"] = f"fatal: {fatal}"
@@ -197,6 +206,17 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
             f"{unknown} purchase(s) left unknown (sent, outcome not confirmed); "
             "the next run reconciles them before sending anything"
         )
+    elif (owed or trouble) and not summary.get("dry_run"):
+        summary["final_state"] = NEEDS_ATTENTION
+        parts = []
+        if owed:
+            parts.append(
+                f"{owed} purchase(s) still owed by the ledger (see purchases_owed; "
+                "`purchase-sync owed --send` sends them)"
+            )
+        if trouble:
+            parts.append(f"{trouble} created purchase(s) need a person (see purchases_trouble)")
+        summary["message"] = "; ".join(parts)
     else:
         summary["final_state"] = "COMPLETED"
         created = summary.get("purchases_created", 0)
@@ -206,6 +226,42 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
             else f"{created} created"
             if created
             else "nothing new to create"
+        )
+
+
+NEEDS_ATTENTION = "NEEDS_ATTENTION"
+LEGACY_LEDGER = "data/ledger.sqlite"  # the default before it moved to the data directory
+
+
+def earlier_outputs(out_dir: Path | str) -> str | None:
+    """What in the output folder shows that earlier runs created purchases, or None."""
+    out = Path(out_dir)
+    if (out / RESULTS).exists():
+        return str(out / RESULTS)
+    runs = out / "runs"
+    if runs.is_dir() and any(runs.glob("date=*/run_id=*/" + RESULTS)):
+        return str(runs)
+    return None
+
+
+def check_ledger_not_lost(ledger_empty: bool, out_dir: Path | str, rebuild: bool, url: str) -> None:
+    """Refuse a run that finds an empty ledger while the output folder shows earlier runs:
+    the ledger was lost (another folder, a restore), and every purchase would be sent again.
+    `rebuild` goes on, looking every purchase up before its first create."""
+    if not ledger_empty or rebuild:
+        return
+    found = earlier_outputs(out_dir)
+    if found:
+        legacy = Path(LEGACY_LEDGER)
+        hint = (
+            f"; the old default ledger is at {legacy}: --ledger-url sqlite:///{legacy}"
+            if legacy.exists()
+            else ""
+        )
+        raise UserError(
+            f"the ledger {url} is empty but {found} holds earlier runs' results: refusing to "
+            "send anything twice (point --ledger-url at the old ledger, or pass "
+            f"--rebuild-ledger to look every purchase up before creating it){hint}"
         )
 
 
@@ -242,6 +298,18 @@ def run_summary(
         "purchases_held": report.held,
         "purchases_failed_earlier": report.registered.failed_kept if report.registered else 0,
         "purchases_would_create": verdicts.count("would_create"),
+        "purchases_owed": sub["purchases_owed"],
+        "purchases_trouble": {
+            **sub["trouble"],
+            "purchases": [
+                {
+                    "outer_purchase_id": t.outer_purchase_id,
+                    "error_code": t.error_code,
+                    "purchase_ids": list(t.purchase_ids),
+                }
+                for t in report.trouble[:100]
+            ],
+        },
         "api_calls": sub["api_calls"],
         "api_429s": sub["rate_limited"],
         "api_retries": sub["retries"],

@@ -31,8 +31,8 @@ ENV_LEDGER_URL = "PURCHASE_SYNC_LEDGER_URL"
 ENV_TOKEN_BLOCK = "PURCHASE_SYNC_TOKEN_BLOCK"
 ENV_API_BUDGET = "PURCHASE_SYNC_API_BUDGET"
 ENV_TIMEZONE = "PURCHASE_SYNC_TIMEZONE"
+ENV_DATA_DIR = "PURCHASE_SYNC_DATA_DIR"
 
-DEFAULT_LEDGER_URL = "sqlite:///data/ledger.sqlite"
 DEFAULT_TIMEZONE = "Asia/Kuala_Lumpur"  # Lazada MY shop-local time; nightly windows follow it
 
 Reprocess = _ledger.Reprocess  # the ledger's: where the three ways are implemented
@@ -69,9 +69,27 @@ def env(name: str) -> str | None:
     return value or None
 
 
+def data_dir() -> Path:
+    """Where the default ledger lives, whatever the working directory:
+    `$PURCHASE_SYNC_DATA_DIR`, else `$XDG_DATA_HOME/purchase-sync`, else
+    `~/.local/share/purchase-sync`. A ledger that moves with the working directory is a lost
+    ledger, and a lost ledger sends everything again."""
+    explicit = env(ENV_DATA_DIR)
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    xdg = env("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return (base / "purchase-sync").absolute()
+
+
+def default_ledger_url() -> str:
+    return f"sqlite:///{data_dir() / 'ledger.sqlite'}"
+
+
 def ledger_url(explicit: str | None = None) -> str:
-    """The ledger's SQLAlchemy URL; for a SQLite file, its directory is created."""
-    url = explicit or env(ENV_LEDGER_URL) or DEFAULT_LEDGER_URL
+    """The ledger's SQLAlchemy URL (default: a SQLite file in `data_dir()`); for a SQLite
+    file, its directory is created."""
+    url = explicit or env(ENV_LEDGER_URL) or default_ledger_url()
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != prefix + ":memory:":
         path = Path(url[len(prefix) :].split("?", 1)[0])

@@ -7,8 +7,6 @@ submit stage sends today. Ids are strings, money is Decimal, times are timezone-
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -62,23 +60,24 @@ class PlannedPurchase:
     # the digest, once known: handed over with the ingest's tables, or computed on first use
     _payload_hash: str | None = field(default=None, init=False, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        with _HASHING:
-            _WITHOUT_HASH.append(self)
+    @property
+    def cached_payload_hash(self) -> str | None:
+        """The hash if it is already known (told, or computed before), else None."""
+        return self._payload_hash
 
     def payload_hash(self) -> str:
         """A digest of everything that would change the create request (`schemas.payload`).
 
         The ledger compares it across runs: the same `outer_purchase_id` with another hash is an
         order that changed after it was planned, which is flagged rather than silently resent.
-        The ingest computes it for every purchase at once (`Purchases.payload_hash`); a record
-        made otherwise (read back from JSON, say) is hashed by the same query, together with the
-        records made before it that have no hash yet, since callers ask for them in turn.
+        The ingest computes it for every purchase at once (`Purchases.payload_hash`) and the
+        ledger for the records it registers (`ledger.transitions.known_hashes`); a record made
+        otherwise is hashed here, alone, by the same query.
         """
         if self._payload_hash is None:
-            with _HASHING:  # the submit stage asks from more than one thread
-                if self._payload_hash is None:
-                    _hash_with_pending(self)
+            from schemas.payload import planned_payload_hashes
+
+            object.__setattr__(self, "_payload_hash", planned_payload_hashes([self])[0])
         return self._payload_hash  # type: ignore[return-value]
 
     def known_payload_hash(self, value: str) -> PlannedPurchase:
@@ -86,32 +85,6 @@ class PlannedPurchase:
         computed by the same definition for every purchase at once)."""
         object.__setattr__(self, "_payload_hash", value)
         return self
-
-
-# Records made since the last hashing, oldest first (bounded: a record that drops out is hashed
-# on its own when asked).
-_WITHOUT_HASH: deque[PlannedPurchase] = deque(maxlen=10_000)
-_HASHING = threading.Lock()
-
-
-def _hash_with_pending(record: PlannedPurchase) -> None:
-    """Hash `record` and the records made before it that have no hash yet, in one query (one
-    query costs about as much as one record: its plan, not its rows)."""
-    from schemas.payload import planned_payload_hashes
-
-    batch, ids, later = [record], {record.outer_purchase_id}, []
-    for p in _WITHOUT_HASH:
-        if p is record or p._payload_hash is not None:
-            continue
-        if p.outer_purchase_id in ids:  # one record per purchase id in a batch
-            later.append(p)
-        else:
-            batch.append(p)
-            ids.add(p.outer_purchase_id)
-    _WITHOUT_HASH.clear()
-    _WITHOUT_HASH.extend(later)
-    for p, value in zip(batch, planned_payload_hashes(batch), strict=True):
-        object.__setattr__(p, "_payload_hash", value)
 
 
 def outer_purchase_id(marketplace: str, country: str, order_number: str) -> str:

@@ -6,11 +6,17 @@ task: `register -> reconcile -> resolve -> pre_price -> create`, then `results_f
 
 from __future__ import annotations
 
+from .common import Resolution
+from .create import create
 from .plan import Plan, Rejected
+from .price import pre_price
+from .reconcile import reconcile
+from .register import register
 from .report import PriceChange, ProgressEvent, SubmitReport, Verdict
+from .resolve import resolve
 from .results import results_frame
+from .run import run_submit
 from .settings import SubmitSettings, WarehouseAddress, amount_to_fen
-from .stages import Resolution, create, pre_price, reconcile, register, resolve, run_submit
 
 __all__ = [
     "Plan",

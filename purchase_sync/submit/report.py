@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ledger import RegisterReport
+from ledger import OwedReport, RegisterReport, TroubleRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,12 @@ class SubmitReport:
     # reconciliation
     reconciled_found: int = 0
     reconciled_absent: int = 0
+    lookups_failed: int = 0  # failed or incomplete lookups: those purchases stay in doubt
+    fenced: int = 0  # outcomes refused because the claim had moved on (a second holder)
+    created_again: int = 0  # a second successful create on an already created purchase
+    owed: OwedReport | None = None  # the whole ledger's owed purchases at the end of the run
+    owed_age_s: float | None = None
+    trouble: list[TroubleRow] = field(default_factory=list)
     # resolution
     distinct_items: int = 0
     uncached_items: int = 0
@@ -136,6 +142,11 @@ class SubmitReport:
             "total_s": round(self.total_s, 3),
             "ledger_share": round(self.ledger_share, 4),
             "final_states": dict(self.final_states),
+            "lookups_failed": self.lookups_failed,
+            "fenced": self.fenced,
+            "created_again": self.created_again,
+            "purchases_owed": owed_summary(self.owed, self.owed_age_s),
+            "trouble": trouble_summary(self.trouble),
         }
 
 
@@ -150,3 +161,20 @@ def _register_summary(rep: RegisterReport | None) -> dict[str, Any] | None:
         if ids:
             out[f"{key}_examples"] = list(ids[:20])
     return out
+
+
+def owed_summary(owed: OwedReport | None, age_s: float | None) -> dict[str, Any]:
+    """What the whole ledger still owes (any window): count, by state, oldest age."""
+    if owed is None:
+        return {"count": 0, "by_state": {}, "oldest_age_s": None}
+    return {
+        "count": owed.count,
+        "by_state": dict(owed.by_state),
+        "oldest_age_s": round(age_s, 1) if age_s is not None else None,
+    }
+
+
+def trouble_summary(rows: list[TroubleRow]) -> dict[str, Any]:
+    """Purchases that need a person, counted by code (listed by id in the failures artifact)."""
+    by_code: Counter[str] = Counter(r.error_code for r in rows)
+    return {"count": len(rows), "by_code": dict(by_code)}

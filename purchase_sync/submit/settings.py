@@ -89,18 +89,39 @@ class SubmitSettings(BaseModel):
     dry_run: bool = False
     pre_price: bool = False
     support_partial_success: bool = False
-    lease_s: float = Field(300.0, gt=0, description="claim lease; must exceed one create call")
+    lease_s: float = Field(
+        30.0, gt=0, description="claim lease, renewed by a heartbeat while sends are in flight"
+    )
+    heartbeat_s: float = Field(
+        5.0, ge=0, description="lease renewal interval (0: none; the lease must cover a send)"
+    )
     resolve_ttl_s: float = Field(86_400.0, ge=0, description="resolution cache lifetime")
     resolve_concurrency: int = Field(32, ge=1, le=1024)
-    claim_batch: int = Field(128, ge=1, le=2000, description="purchases per claim transaction")
+    claim_batch: int = Field(
+        64, ge=1, le=2000, description="purchases per claim transaction (claimed ahead of sends)"
+    )
     max_passes: int = Field(
         3, ge=1, description="send passes per run (unknowns reconciled between)"
     )
     reconcile_grace_s: float = Field(
-        5.0,
+        300.0,
         ge=0,
-        description="wait this long after a row's last write before querying it, so a request "
-        "a dead process left in flight has landed",
+        description="a purchase in doubt is looked up, and resent if absent, only this long "
+        "after its last possible send start plus the client deadline: the bound on how late "
+        "the API may commit a create it did not answer",
+    )
+    api_timeout_s: float = Field(30.0, gt=0, description="per HTTP request to the API, seconds")
+    api_deadline_s: float | None = Field(
+        None,
+        gt=0,
+        description="per API call with its retries (default 4 x api_timeout_s); stored with each "
+        "claim, it bounds when an unanswered create may still land",
+    )
+    owed_max_age_days: float = Field(
+        7.0,
+        ge=0,
+        description="a nightly run also sends purchases of earlier windows the ledger still "
+        "owes, registered at most this many days ago",
     )
 
     @model_validator(mode="before")

@@ -22,8 +22,8 @@ from schemas.errors import UserError
 from schemas.records import PlannedPurchase
 from shanjing import ShanjingClient, StaticTokenStore, TokenManager
 
+from .run import run_submit
 from .settings import SubmitSettings
-from .stages import run_submit
 
 
 def read_purchases(path: str | Path) -> list[PlannedPurchase]:
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reprocess", choices=["missing", "failed", "all"])
     p.add_argument("--lease-s", type=float)
     p.add_argument("--reconcile-grace-s", type=float)
+    p.add_argument("--heartbeat-s", type=float)
+    p.add_argument("--max-passes", type=int)
     p.add_argument("--claim-batch", type=int)
     p.add_argument("--pre-price", action="store_true", default=None)
     p.add_argument("--dry-run", action="store_true", default=None)
@@ -70,6 +72,8 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
         reprocess=args.reprocess,
         lease_s=args.lease_s,
         reconcile_grace_s=args.reconcile_grace_s,
+        heartbeat_s=args.heartbeat_s,
+        max_passes=args.max_passes,
         claim_batch=args.claim_batch,
         pre_price=args.pre_price,
         dry_run=args.dry_run,

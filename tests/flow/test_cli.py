@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def test_run_twice_with_sandbox_second_creates_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # data/sandbox.sqlite and data/ledger.sqlite land here
+    monkeypatch.chdir(tmp_path)  # data/sandbox.sqlite lands here
     monkeypatch.delenv("PURCHASE_SYNC_LEDGER_URL", raising=False)
+    monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "data"))
     export, sku_map = generate(60, tmp_path / "in" / "lazada_60.csv", seed=21)
     argv = [
         "run",
@@ -77,6 +79,7 @@ def test_run_twice_with_sandbox_second_creates_nothing(
 
     assert cli.main(argv) == 0
     first = capsys.readouterr().out
+    created_first = json.loads((tmp_path / "out" / "summary.json").read_text())["purchases_created"]
     assert "created now" in first and "Results: out/results.parquet" in first
     assert (tmp_path / "data" / "ledger.sqlite").is_file()
     assert (tmp_path / "data" / "sandbox.sqlite").is_file()
@@ -84,6 +87,19 @@ def test_run_twice_with_sandbox_second_creates_nothing(
     assert cli.main(argv) == 0
     second = capsys.readouterr().out
     assert "nothing new to create" in second
+
+    # Point 6: the ledger is lost (another data directory); the earlier results show it.
+    monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is empty but" in err[0] and "--rebuild-ledger" in err[0]
+    # Told to rebuild: every purchase is looked up first, none is created again.
+    assert cli.main([*argv, "--rebuild-ledger"]) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["submit"]["creates_sent"] == 0
+    assert summary["submit"]["reconciled_found"] == created_first > 0
+    assert summary["ledger_url"].endswith("elsewhere/ledger.sqlite")
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -115,3 +131,32 @@ def test_progress_bar_follows_submit_events(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "submitting" in err and "3/3" in err and "created 3" in err
     artifacts.notify("submit", done=1, total=1)  # no listener left: nothing happens
+
+
+def test_owed_lists_and_sends_what_the_ledger_owes(
+    tmp_path: Path,
+    no_api_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Point 7: one command lists what the ledger owes, from any window, and sends it."""
+    from ledger import Ledger
+    from purchase_sync import settings
+    from tests.submit.factories import many
+
+    monkeypatch.chdir(tmp_path)  # data/sandbox.sqlite lands here
+    monkeypatch.delenv("PURCHASE_SYNC_LEDGER_URL", raising=False)
+    monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "data"))
+    led = Ledger(settings.ledger_url())
+    led.create_schema()
+    led.register(many(4), "an-earlier-window")
+    led.close()
+
+    assert cli.main(["owed"]) == 1
+    listing = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert listing["count"] == listing["by_state"]["planned"] == len(listing["ids"]) == 4
+
+    assert cli.main(["owed", "--send", "--sandbox"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(lines[0])["sent"]["created"] == 4
+    assert json.loads(lines[-1])["count"] == 0

@@ -50,12 +50,35 @@ def test_sandbox_uses_its_public_tokens_not_the_live_ones(monkeypatch: pytest.Mo
 def test_ledger_url_default_creates_its_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert settings.ledger_url() == "sqlite:///data/ledger.sqlite"
-    assert (tmp_path / "data").is_dir()
+    monkeypatch.delenv(settings.ENV_LEDGER_URL, raising=False)
+    monkeypatch.setenv(settings.ENV_DATA_DIR, str(tmp_path / "d"))
+    assert settings.ledger_url() == f"sqlite:///{tmp_path / 'd' / 'ledger.sqlite'}"
+    assert (tmp_path / "d").is_dir()
     monkeypatch.setenv(settings.ENV_LEDGER_URL, "postgresql+psycopg://u@h/db")
     assert settings.ledger_url() == "postgresql+psycopg://u@h/db"
     assert settings.ledger_url("sqlite:///x/l.sqlite") == "sqlite:///x/l.sqlite"
+
+
+def test_default_ledger_does_not_move_with_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point 6: started from another folder, the run finds the same ledger."""
+    monkeypatch.delenv(settings.ENV_LEDGER_URL, raising=False)
+    monkeypatch.delenv(settings.ENV_DATA_DIR, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    first = settings.ledger_url()
+    monkeypatch.chdir(tmp_path / "b")
+    assert (
+        settings.ledger_url()
+        == first
+        == f"sqlite:///{tmp_path / 'xdg' / 'purchase-sync' / 'ledger.sqlite'}"
+    )
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert settings.data_dir() == tmp_path / "home" / ".local" / "share" / "purchase-sync"
 
 
 def test_unknown_time_zone_is_a_user_error() -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ledger import (
     PAYLOAD_CHANGED,
+    SCHEMA_VERSION,
     CacheEntry,
     Ledger,
     LineResult,
@@ -32,7 +33,7 @@ def test_payload_round_trip_is_exact() -> None:
 
 def test_create_schema_is_idempotent_and_versioned(ledger: Ledger) -> None:
     ledger.create_schema()
-    assert ledger.schema_version() == 1
+    assert ledger.schema_version() == SCHEMA_VERSION
     with ledger.engine.begin() as conn:
         conn.execute(meta.update().values(value="99"))
     with pytest.raises(UserError, match="newer"):
@@ -132,20 +133,22 @@ def test_release_undoes_a_claim(ledger: Ledger) -> None:
     ps = many(2)
     ledger.register(ps, "r1")
     claims = ledger.claim("r1", 10, 60)
-    assert ledger.release("other-run", [c.outer_purchase_id for c in claims]) == 0
-    assert ledger.release("r1", [c.outer_purchase_id for c in claims]) == 2
+    stale = [dataclasses.replace(c, attempts=c.attempts - 1) for c in claims]
+    assert ledger.release(stale) == 0  # another claim's token releases nothing
+    assert ledger.release(claims) == 2
     again = ledger.claim("r2", 10, 60)
-    assert {c.attempts for c in again} == {1}
+    assert {c.attempts for c in again} == {2}  # attempts are never lowered
 
 
-def test_record_guards_non_created_outcomes_by_lease_owner(ledger: Ledger) -> None:
+def test_record_fences_non_created_outcomes_by_attempt(ledger: Ledger) -> None:
     a, b = many(2)
     ledger.register([a, b], "r1")
-    ledger.claim("r1", 10, 60)
-    n = ledger.record(
-        "intruder",
+    claims = {c.outer_purchase_id: c for c in ledger.claim("r1", 10, 60)}
+    ca = claims[a.outer_purchase_id]
+    rep = ledger.record(
+        "r1",
         [
-            Outcome(a.outer_purchase_id, State.FAILED, "X", "no"),
+            Outcome(a.outer_purchase_id, State.FAILED, "X", "no", attempt=ca.attempts - 1),
             Outcome(
                 b.outer_purchase_id,
                 State.CREATED,
@@ -166,15 +169,23 @@ def test_record_guards_non_created_outcomes_by_lease_owner(ledger: Ledger) -> No
             ),
         ],
     )
-    assert n == 1  # the created truth is written whoever records it; the failure is not
+    # the created truth is written whoever records it; the stale claim's failure is not
+    assert rep.written == 1 and rep.fenced == (a.outer_purchase_id,)
     recs = ledger.results_rows([a.outer_purchase_id, b.outer_purchase_id])
     assert recs[a.outer_purchase_id].state is State.SUBMITTING
     rb = recs[b.outer_purchase_id]
     assert rb.state is State.CREATED and rb.amount_fen == 4600
     assert rb.lines["1"].sub_purchase_order_id == "2912066688476065752"
     # created never moves back
-    assert ledger.record("r1", [Outcome(b.outer_purchase_id, State.UNKNOWN, "E", "e")]) == 0
-    assert ledger.record("r1", [Outcome(a.outer_purchase_id, State.UNKNOWN, "HTTP_503", "e")]) == 1
+    cb = claims[b.outer_purchase_id]
+    out = ledger.record(
+        "r1", [Outcome(b.outer_purchase_id, State.UNKNOWN, "E", "e", attempt=cb.attempts)]
+    )
+    assert out.written == 0
+    out = ledger.record(
+        "r1", [Outcome(a.outer_purchase_id, State.UNKNOWN, "HTTP_503", "e", attempt=ca.attempts)]
+    )
+    assert out.written == 1
     assert ledger.counts() == {
         "planned": 0,
         "submitting": 0,
@@ -184,30 +195,47 @@ def test_record_guards_non_created_outcomes_by_lease_owner(ledger: Ledger) -> No
     }
 
 
-def test_reconcile_selection_respects_live_leases(ledger_url: str) -> None:
+def test_reconcile_waits_for_lease_deadline_and_grace(ledger_url: str) -> None:
+    """Point 2: "absent" is trusted only after the last possible send start (the lease as last
+    renewed) plus the stored client deadline plus the grace; never from the claim's write."""
     now = [1000.0]
     led = Ledger(ledger_url, clock=lambda: now[0])
     led.create_schema()
-    a, b, c, d = many(4)
-    led.register([a, b, c, d], "r")
-    led.claim("crashed", 1, 30, among=[a.outer_purchase_id])
-    led.claim("alive", 1, 3000, among=[b.outer_purchase_id])
-    led.claim("me", 1, 3000, among=[c.outer_purchase_id])
-    led.claim("x", 1, 3000, among=[d.outer_purchase_id])
-    led.record("x", [Outcome(d.outer_purchase_id, State.UNKNOWN, "TIMEOUT", "t")])
-    now[0] += 60
-    due = {i.outer_purchase_id: i for i in led.due_for_reconcile("me")}
-    assert set(due) == {a.outer_purchase_id, c.outer_purchase_id, d.outer_purchase_id}
-    assert due[d.outer_purchase_id].state is State.UNKNOWN
+    a, b, d = many(3)
+    led.register([a, b, d], "r")
+    led.claim("crashed", 1, 30, among=[a.outer_purchase_id], deadline_s=120)
+    [cb] = led.claim("alive", 1, 30, among=[b.outer_purchase_id], deadline_s=120)
+    [cd] = led.claim("x", 1, 30, among=[d.outer_purchase_id], deadline_s=120)
+    led.record(
+        "x", [Outcome(d.outer_purchase_id, State.UNKNOWN, "TIMEOUT", "t", attempt=cd.attempts)]
+    )
+    grace = 300.0
+    items = {i.outer_purchase_id: i for i in led.in_doubt(grace)}
+    assert items[a.outer_purchase_id].not_before == 1000 + 30 + 120 + grace
+    assert items[d.outer_purchase_id].not_before == 1000 + 120 + grace
+    now[0] += 20
+    assert led.heartbeat([cb], 30) == {b.outer_purchase_id: 1050.0}  # the live run renews
+    now[0] += 40  # the crashed lease lapsed, but a late commit may still come
+    assert led.due_for_reconcile(grace) == []
+    assert led.heartbeat([cb], 30) == {}  # a lapsed lease is not renewed: the claim is lost
+    now[0] = 1000 + 30 + 120 + grace
+    due = {i.outer_purchase_id for i in led.due_for_reconcile(grace)}
+    assert due == {a.outer_purchase_id, d.outer_purchase_id}  # b's not-before moved on
     led.close()
 
 
 def test_settle_requeues_only_rows_unchanged_since_read(ledger: Ledger) -> None:
     a, b, c = many(3)
     ledger.register([a, b, c], "r")
-    ledger.claim("r", 10, 60)
-    ledger.record("r", [Outcome(x.outer_purchase_id, State.UNKNOWN, "T", "t") for x in (a, b, c)])
-    due = {i.outer_purchase_id: i for i in ledger.due_for_reconcile("r2")}
+    cl = {c.outer_purchase_id: c.attempts for c in ledger.claim("r", 10, 60)}
+    ledger.record(
+        "r",
+        [
+            Outcome(x.outer_purchase_id, State.UNKNOWN, "T", "t", attempt=cl[x.outer_purchase_id])
+            for x in (a, b, c)
+        ],
+    )
+    due = {i.outer_purchase_id: i for i in ledger.in_doubt(0)}
     # Another run settles b first and claims it again: our stale view of b must not win.
     ledger.settle([], [due[b.outer_purchase_id]], run_id="other")
     assert ledger.claim("other", 10, 60, among=[b.outer_purchase_id])
@@ -230,7 +258,7 @@ def test_settle_absent_with_changed_payload(ledger: Ledger) -> None:
     p2 = dataclasses.replace(p, lines=(line(1, quantity=9),))
     q2 = dataclasses.replace(q, lines=(line(1, quantity=9),))
     ledger.register([p2, q2], "r2")  # in flight: kept aside
-    due = {i.outer_purchase_id: i for i in ledger.due_for_reconcile("r")}
+    due = {i.outer_purchase_id: i for i in ledger.in_doubt(0)}
     assert due[p.outer_purchase_id].has_pending
     rep = ledger.settle([], [due[p.outer_purchase_id]], run_id="r")
     assert rep.payload_changed == 1
