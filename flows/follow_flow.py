@@ -34,13 +34,53 @@ from purchase_sync.follow import (
     run_follow,
 )
 from purchase_sync.follow.ledger_view import ledger_ready
+from purchase_sync.follow.report import add_remote_status
 from purchase_sync.settings import Limits
 from schemas.errors import UserError
 from shanjing import ShanjingClient, TokenManager
 
-__all__ = ["final_state", "follow_flow", "follow_step", "follow_task"]
+__all__ = [
+    "final_state",
+    "follow_flow",
+    "follow_settings",
+    "follow_step",
+    "follow_task",
+    "with_remote_status",
+]
 
 DEFAULT_LIMITS = Limits()
+
+
+def follow_settings(
+    limits: Limits, *, dry_run: bool, horizon_hours: float = 24.0
+) -> FollowSettings:
+    """The follow step's settings from a run's rails (`--max-cancels`, `--allow-mass-cancel`,
+    `--max-concurrency`); a dry run lists the cancels it would send and sends none."""
+    return dataclasses.replace(
+        FollowSettings(),
+        dry_run=dry_run,
+        max_cancels=limits.max_cancels,
+        allow_mass_cancel=limits.allow_mass_cancel,
+        horizon_s=horizon_hours * 3600,
+        **({"concurrency": limits.max_concurrency} if limits.max_concurrency else {}),
+    )
+
+
+def with_remote_status(results: Any, ledger_url: str | None) -> Any:
+    """results.parquet's `remote_status`: the latest status the follow step saw for each row's
+    purchase (`<NA>` when it was never synced, or when no follow step ran: `ledger_url` None)."""
+    if ledger_url is None:
+        import pandas as pd
+
+        out = results.copy()
+        out["remote_status"] = pd.array([None] * len(out), dtype="string")
+        return out
+    store = FollowStore(ledger_url)
+    try:
+        store.create_schema()  # a follow step that failed early may not have made its tables
+        return add_remote_status(results, store)
+    finally:
+        store.close()
 
 
 @task(name="follow-purchases", cache_policy=NONE, retries=0)
@@ -147,14 +187,13 @@ async def follow_flow(
     sandbox: bool = False,
 ) -> State:
     """Follow every created purchase; cancel the purchases of lines `cancel_from` cancelled."""
-    follow = dataclasses.replace(
-        FollowSettings(),
-        dry_run=dry_run,
-        max_cancels=max_cancels,
-        allow_mass_cancel=allow_mass_cancel,
-        horizon_s=horizon_hours * 3600,
-        **({"concurrency": limits.max_concurrency} if limits.max_concurrency else {}),
+    limits = limits.model_copy(
+        update={
+            "max_cancels": limits.max_cancels if max_cancels is None else max_cancels,
+            "allow_mass_cancel": limits.allow_mass_cancel or allow_mass_cancel,
+        }
     )
+    follow = follow_settings(limits, dry_run=dry_run, horizon_hours=horizon_hours)
     conn = settings.api_connection(api_base_url, sandbox=sandbox)
     budget_name = settings.api_budget(limits.api_budget)
     order_lines = None

@@ -30,7 +30,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.budget import ApiBudget
-from flows.follow_flow import follow_step
+from flows.follow_flow import follow_settings, follow_step, with_remote_status
 from flows.naming import RunKind, resolve_window, run_name
 from ledger import Ledger
 from purchase_sync import artifacts, settings
@@ -49,8 +49,10 @@ from purchase_sync.submit import stages
 from purchase_sync.submit.report import ProgressEvent, SubmitReport
 from purchase_sync.submit.results import results_frame
 from purchase_sync.submit.settings import SubmitSettings
+from schemas.contracts import Results
 from schemas.errors import UserError
 from schemas.records import PlannedPurchase
+from schemas.types import arrow_schema, check
 from shanjing import ShanjingClient, TokenManager
 from transforms import Ingested, ingest, to_planned_purchases
 
@@ -266,9 +268,17 @@ def write_results_task(
     run_id: str,
     run_date: Any,
     report: SubmitReport,
+    order_lines: Any = None,
+    follow_url: str | None = None,
 ) -> pd.DataFrame:
-    """results.parquet, rejects.parquet, summary.json: atomically, latest and per run."""
-    results = results_frame(ledger, purchases, run_id, report=report)
+    """results.parquet, rejects.parquet, summary.json: atomically, latest and per run.
+
+    Each row carries its own line's quantity (× multiplier) and revenue (`order_lines`) and the
+    latest remote status the follow step saw (`follow_url`: the ledger it wrote to). The results
+    contract is checked here, where the table is made."""
+    results = results_frame(ledger, purchases, run_id, report=report, order_lines=order_lines)
+    results = with_remote_status(results, follow_url)
+    check(Results, pa.Table.from_pandas(results, arrow_schema(Results), preserve_index=False))
     write_outputs(
         out, results=results, rejects=rejects, summary=summary, run_id=run_id, run_date=run_date
     )
@@ -407,10 +417,13 @@ async def purchase_sync(
                 if submit.pre_price or dry_run:
                     resolution = await pre_price_task(quote(resolution), client, **common)
                 await create_task(quote(resolution), client, budget=budget, **common)
-                if not dry_run:  # after create: statuses, what to pay, cancels (issue 11)
+                # After create: statuses, what to pay, cancels (issue 11). A dry run lists the
+                # cancels it would send; on a ledger that never created anything it skips.
+                if not dry_run or not await asyncio.to_thread(ledger.is_empty):
                     ctx["follow"] = await follow_step(
                         client=client, ledger_url=settings.ledger_url(ledger_url), out=out,
                         budget=budget, order_lines=read.order_lines,
+                        follow=follow_settings(limits, dry_run=dry_run),
                     )  # fmt: skip
             finally:
                 report.client_stats = client.stats.snapshot()
@@ -444,8 +457,10 @@ async def purchase_sync(
             }
             summary["results_path"] = summary["outputs"]["results"]
             results = write_results_task(
-                ledger, quote(purchases), quote(rejects), summary, out, run_id, run_date, report
-            )
+                ledger, quote(purchases), quote(rejects), summary, out, run_id, run_date, report,
+                order_lines=quote(read.order_lines) if read is not None else None,
+                follow_url=settings.ledger_url(ledger_url) if "follow" in ctx else None,
+            )  # fmt: skip
         else:
             # Nothing was planned: keep the latest files as they are, record this run's attempt.
             path = partition_dir(out, run_date, run_id) / "summary.json"

@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="SQLAlchemy URL (default: $PURCHASE_SYNC_LEDGER_URL)",
             )
+            p.add_argument(
+                "--max-cancels",
+                type=int,
+                default=None,
+                metavar="N",
+                help="send at most N cancel requests for lines the export shows cancelled",
+            )
+            p.add_argument(
+                "--allow-mass-cancel",
+                action="store_true",
+                help="cancel even when more than the guarded share of purchases would be",
+            )
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
             p.add_argument(
                 "--rebuild-ledger",

@@ -91,6 +91,8 @@ def _parameters(args: argparse.Namespace, api_base_url: str | None) -> dict[str,
         rate_limit=args.rate_limit,
         max_purchases=args.max_purchases,
         max_amount=args.max_amount,
+        max_cancels=args.max_cancels,
+        allow_mass_cancel=bool(args.allow_mass_cancel),
     )
     statuses = getattr(args, "statuses", None)
     return {

@@ -190,13 +190,17 @@ def write_outputs(
 def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
     """Final state and the one-line message a person reads first.
 
-    FAILED: a fatal error, or purchases left unknown. NEEDS_ATTENTION: the run ended, but the
-    ledger still owes purchases (any window) or some created purchases are in trouble
-    (duplicate, partial, closed upstream). COMPLETED only when neither.
+    FAILED: a fatal error, purchases left unknown, or a follow step that could not read every
+    status or confirm a cancel. NEEDS_ATTENTION: the run ended, but the ledger still owes
+    purchases (any window), some created purchases are in trouble (duplicate, partial, closed
+    upstream), or the follow step found purchases closed unpaid, returns to handle or cancels held
+    by the guard. COMPLETED only when none of these. Whatever the state, the follow step's
+    headline (what to pay today) ends the message.
     """
     unknown = summary.get("purchases_unknown", 0)
     owed = (summary.get("purchases_owed") or {}).get("count", 0)
     trouble = (summary.get("purchases_trouble") or {}).get("count", 0)
+    follow = summary.get("follow") or {}
     if fatal is not None:
         summary["final_state"] = "FAILED"
         summary["message"] = f"fatal: {fatal}"
@@ -206,7 +210,10 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
             f"{unknown} purchase(s) left unknown (sent, outcome not confirmed); "
             "the next run reconciles them before sending anything"
         )
-    elif (owed or trouble) and not summary.get("dry_run"):
+    elif follow.get("failed"):
+        summary["final_state"] = "FAILED"
+        summary["message"] = f"follow incomplete: {follow.get('headline')}"
+    elif (owed or trouble or follow_needs_a_person(follow)) and not summary.get("dry_run"):
         summary["final_state"] = NEEDS_ATTENTION
         parts = []
         if owed:
@@ -216,7 +223,7 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
             )
         if trouble:
             parts.append(f"{trouble} created purchase(s) need a person (see purchases_trouble)")
-        summary["message"] = "; ".join(parts)
+        summary["message"] = "; ".join(parts) or "see the attention list"
     else:
         summary["final_state"] = "COMPLETED"
         created = summary.get("purchases_created", 0)
@@ -227,6 +234,23 @@ def set_verdict(summary: dict[str, Any], fatal: BaseException | None) -> None:
             if created
             else "nothing new to create"
         )
+    headline = follow.get("headline")
+    if headline and not follow.get("failed") and headline.startswith("ACTION NEEDED"):
+        summary["message"] += f"; {headline}"
+
+
+def follow_needs_a_person(follow: Mapping[str, Any]) -> bool:
+    """The follow step's findings that no later run repairs on its own: purchases closed without
+    payment, shipped lines whose customer cancelled (returns), cancels held by the mass-cancel
+    guard, undocumented remote statuses. Purchases awaiting payment are in the message only:
+    paying them is the daily routine, not an anomaly (docs/operations.md)."""
+    cancel = follow.get("cancel") or {}
+    return bool(
+        follow.get("closed_unpaid")
+        or follow.get("returns_to_handle")
+        or cancel.get("refused_by_guard")
+        or follow.get("unknown_statuses")
+    )
 
 
 NEEDS_ATTENTION = "NEEDS_ATTENTION"
@@ -299,6 +323,7 @@ def run_summary(
         "purchases_failed_earlier": report.registered.failed_kept if report.registered else 0,
         "purchases_would_create": verdicts.count("would_create"),
         "purchases_owed": sub["purchases_owed"],
+        "remote_status_mix": (ctx.get("follow") or {}).get("remote_status_mix", {}),
         "purchases_trouble": {
             **sub["trouble"],
             "purchases": [

@@ -54,6 +54,14 @@ class Limits(BaseModel):
     max_amount: Decimal | None = Field(
         None, ge=0, description="refuse to create more than this many CNY in one run (e.g. 5000.00)"
     )
+    max_cancels: int | None = Field(
+        None, ge=0, description="send at most this many cancel requests in one run"
+    )
+    allow_mass_cancel: bool = Field(
+        False,
+        description="allow cancels of more than the guarded share of a run's purchases "
+        "(a malformed export must not cancel everything)",
+    )
     api_budget: str | None = Field(
         None,
         description=(

@@ -265,6 +265,8 @@ class Results(pa.DataFrameModel):
     updated_at: Series[UTC_TIME]
     revenue: Series[MONEY] = pa.Field(nullable=True, ge=0)
     revenue_currency: Series[TEXT] = pa.Field(nullable=True)
+    # The latest upstream status the follow step saw (issue 11); <NA>: never synced.
+    remote_status: Series[TEXT] = pa.Field(nullable=True)
 
     class Config:
         strict = True

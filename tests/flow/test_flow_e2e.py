@@ -132,6 +132,10 @@ async def test_first_run_creates_everything_once_and_reports(ws: Workspace) -> N
     created = results.loc[results["status"] == "created", "outer_purchase_id"].nunique()
     assert created == summary["purchases_created"]
     assert results["mp_id"].dropna().map(type).eq(str).all()
+    # The follow step ran after create: every created row carries the status it saw upstream.
+    created_rows = results.loc[results["status"] == "created"]
+    assert created_rows["remote_status"].notna().all()
+    assert set(created_rows["remote_status"]) <= {"WAIT_BUYER_P", "BULIDING"}
     run_dirs = list((ws.out / "runs").glob(f"date=*/run_id={summary['run_id']}"))
     assert len(run_dirs) == 1 and (run_dirs[0] / "results.parquet").is_file()
 
@@ -151,7 +155,12 @@ async def test_rerun_creates_nothing(ws: Workspace) -> None:
     assert summary["purchases_already_created"] == before
     assert summary["api_calls"].get("create", 0) == 0
     assert ws.remote_purchases() == before
-    assert summary["message"] == "nothing new to create"
+    # Nothing to create, and the follow step's headline closes the message: the purchases
+    # created before are unpaid and auto-close within the default 24 h horizon.
+    assert summary["message"].startswith("nothing new to create; ACTION NEEDED: ")
+    assert summary["follow"]["to_pay"] > 0
+    assert f"{summary['follow']['to_pay']} to PAY" in summary["message"]
+    assert summary["remote_status_mix"] and summary["final_state"] == "COMPLETED"
 
 
 async def test_dry_run_sends_no_create(ws: Workspace) -> None:
