@@ -47,4 +47,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf out .prefect .pytest_cache data/ledger.sqlite*
+	rm -rf out .prefect .pytest_cache data/ledger.sqlite* data/sandbox.sqlite* data/sandbox-ledger.sqlite*

@@ -209,7 +209,7 @@ async def follow_flow(
     ) as client:
         summary = await follow_step(
             client=client,
-            ledger_url=settings.ledger_url(ledger_url),
+            ledger_url=settings.ledger_url(ledger_url, sandbox=sandbox),
             out=str(Path(out)),
             budget=ApiBudget(budget_name) if budget_name else None,
             order_lines=order_lines,

@@ -54,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     from purchase_sync import settings
     from purchase_sync.cmd_run import _sandbox
 
-    ledger = Ledger(settings.ledger_url(args.ledger_url))
+    ledger = Ledger(settings.ledger_url(args.ledger_url, sandbox=args.sandbox))
     try:
         ledger.create_schema()
         if args.send:

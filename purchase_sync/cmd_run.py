@@ -244,7 +244,7 @@ def main(args: argparse.Namespace) -> int:
 
     if not args.sandbox:
         settings.api_connection()  # refuse before starting anything
-    url = settings.ledger_url(args.ledger_url)
+    url = settings.ledger_url(args.ledger_url, sandbox=args.sandbox)
     if not args.dry_run:
         _check_ledger(url, args.out, bool(getattr(args, "rebuild_ledger", False)))
 
@@ -269,6 +269,10 @@ def main(args: argparse.Namespace) -> int:
     print(f"{_verdict(summary)}. Results: {paths.get('results', args.out)}")
     if paths.get("run_dir"):
         print(f"This run's copy: {paths['run_dir']}")
+    follow = summary.get("follow") or {}
+    if str(follow.get("headline", "")).startswith("ACTION NEEDED"):
+        where = (follow.get("outputs") or {}).get("to_pay") or f"{args.out}/follow/"
+        print(f"{follow['headline']} (lists: {where})")
     if state.is_failed():
         print(f"purchase-sync: {state.message}", file=sys.stderr)
         return 1

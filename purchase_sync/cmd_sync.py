@@ -104,7 +104,7 @@ async def _run(args: argparse.Namespace, base_url: str | None) -> Any:
         from flows.budget import ApiBudget
 
         budget = ApiBudget(budget_name)
-    url = settings.ledger_url(args.ledger_url)
+    url = settings.ledger_url(args.ledger_url, sandbox=args.sandbox)
     store = FollowStore(url)
     try:
         if not ledger_ready(store.engine):

@@ -94,10 +94,22 @@ def default_ledger_url() -> str:
     return f"sqlite:///{data_dir() / 'ledger.sqlite'}"
 
 
-def ledger_url(explicit: str | None = None) -> str:
-    """The ledger's SQLAlchemy URL (default: a SQLite file in `data_dir()`); for a SQLite
-    file, its directory is created."""
-    url = explicit or env(ENV_LEDGER_URL) or default_ledger_url()
+# A sandbox run's ledger: beside the emulator's order store (`cmd_run.SANDBOX_DB`), never the
+# real one. Purchases the emulator "created" must not count as created in the real ledger, or
+# a later real run would skip them, and the emulator's orders and their ledger move together.
+SANDBOX_LEDGER = "data/sandbox-ledger.sqlite"
+
+
+def ledger_url(explicit: str | None = None, *, sandbox: bool = False) -> str:
+    """The ledger's SQLAlchemy URL: `explicit`, else for a sandbox run `SANDBOX_LEDGER` (the
+    environment's real ledger is never used by the emulator), else `$PURCHASE_SYNC_LEDGER_URL`,
+    else a SQLite file in `data_dir()`. For a SQLite file, its directory is created."""
+    if explicit:
+        url = explicit
+    elif sandbox:
+        url = f"sqlite:///{Path(SANDBOX_LEDGER).absolute()}"
+    else:
+        url = env(ENV_LEDGER_URL) or default_ledger_url()
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != prefix + ":memory:":
         path = Path(url[len(prefix) :].split("?", 1)[0])

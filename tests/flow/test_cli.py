@@ -81,15 +81,18 @@ def test_run_twice_with_sandbox_second_creates_nothing(
     first = capsys.readouterr().out
     created_first = json.loads((tmp_path / "out" / "summary.json").read_text())["purchases_created"]
     assert "created now" in first and "Results: out/results.parquet" in first
-    assert (tmp_path / "data" / "ledger.sqlite").is_file()
+    # A sandbox run keeps its own ledger beside the emulator's orders, never the real one.
+    assert (tmp_path / "data" / "sandbox-ledger.sqlite").is_file()
     assert (tmp_path / "data" / "sandbox.sqlite").is_file()
+    assert not (tmp_path / "data" / "ledger.sqlite").exists()
 
     assert cli.main(argv) == 0
     second = capsys.readouterr().out
     assert "nothing new to create" in second
 
-    # Point 6: the ledger is lost (another data directory); the earlier results show it.
-    monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "elsewhere"))
+    # Point 6: the ledger is lost (deleted, or a restore without it); earlier results show it.
+    for f in (tmp_path / "data").glob("sandbox-ledger.sqlite*"):
+        f.unlink()
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is empty but" in err[0] and "--rebuild-ledger" in err[0]
@@ -99,7 +102,7 @@ def test_run_twice_with_sandbox_second_creates_nothing(
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["submit"]["creates_sent"] == 0
     assert summary["submit"]["reconciled_found"] == created_first > 0
-    assert summary["ledger_url"].endswith("elsewhere/ledger.sqlite")
+    assert summary["ledger_url"].endswith("data/sandbox-ledger.sqlite")
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -147,12 +150,13 @@ def test_owed_lists_and_sends_what_the_ledger_owes(
     monkeypatch.chdir(tmp_path)  # data/sandbox.sqlite lands here
     monkeypatch.delenv("PURCHASE_SYNC_LEDGER_URL", raising=False)
     monkeypatch.setenv("PURCHASE_SYNC_DATA_DIR", str(tmp_path / "data"))
-    led = Ledger(settings.ledger_url())
+    # --sandbox: the emulator's own ledger (never the real one)
+    led = Ledger(settings.ledger_url(sandbox=True))
     led.create_schema()
     led.register(many(4), "an-earlier-window")
     led.close()
 
-    assert cli.main(["owed"]) == 1
+    assert cli.main(["owed", "--sandbox"]) == 1
     listing = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert listing["count"] == listing["by_state"]["planned"] == len(listing["ids"]) == 4
 

@@ -111,3 +111,15 @@ def test_reject_rows_mask_personal_values_only() -> None:
     )
     assert rows[0]["value"] == "60*******80" and rows[0]["source_file"] == "lazada.csv"
     assert rows[1]["value"] == "abc"
+
+
+def test_a_sandbox_run_never_uses_the_real_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders the emulator 'created' must not mark purchases created in the real ledger."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(settings.ENV_LEDGER_URL, "postgresql+psycopg://u@h/real")
+    assert settings.ledger_url() == "postgresql+psycopg://u@h/real"
+    sandbox_url = settings.ledger_url(sandbox=True)
+    assert sandbox_url == f"sqlite:///{tmp_path / settings.SANDBOX_LEDGER}"
+    assert settings.ledger_url("sqlite:///x.sqlite", sandbox=True) == "sqlite:///x.sqlite"
