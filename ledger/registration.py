@@ -43,6 +43,16 @@ def failure_proves_not_created(code: str | None) -> bool:
     )
 
 
+# What `register_decision` says of a row `Registration._settled` selects, by its state.
+SETTLED_ACTION = {
+    State.PLANNED: "unchanged",
+    State.CREATED: "already_created",
+    State.FAILED: "failed_kept",
+    State.SUBMITTING: "in_flight",
+    State.UNKNOWN: "in_flight",
+}
+
+
 def register_decision(
     state: State,
     stored_hash: str,
@@ -62,13 +72,7 @@ def register_decision(
             if failure_proves_not_created(error_code) or attempts == 0:
                 return "requeued"
             return "requeued_for_lookup"
-        return {
-            State.PLANNED: "unchanged",
-            State.CREATED: "already_created",
-            State.FAILED: "failed_kept",
-            State.SUBMITTING: "in_flight",
-            State.UNKNOWN: "in_flight",
-        }[state]
+        return SETTLED_ACTION[state]
     if state.value in sources("adopt") and reprocess == "all":
         return "adopted"
     return "changed"
@@ -175,6 +179,18 @@ class Registration(LedgerBase):
                     conn.execute(staging.insert(), rows)
                 del rows
                 counts["inserted"] = self._insert_new(conn, run_id, now, rebuilt)
+                joined = t.join(staging, staging.c.outer_purchase_id == t.c.outer_purchase_id)
+                seen_before = t.c.created_at < now
+                settled = self._settled(reprocess)
+                # The usual rerun: most rows were seen before with the same payload and need no
+                # write. They are counted by state in SQL; only the others come back to Python.
+                for state, n in conn.execute(
+                    sa.select(t.c.state, sa.func.count())
+                    .select_from(joined)
+                    .where(seen_before & settled)
+                    .group_by(t.c.state)
+                ):
+                    counts[SETTLED_ACTION[State(state)]] += int(n)
                 q = (
                     sa.select(
                         t.c.outer_purchase_id,
@@ -187,7 +203,7 @@ class Registration(LedgerBase):
                         staging.c.payload_hash.label("new_hash"),
                     )
                     .join(staging, staging.c.outer_purchase_id == t.c.outer_purchase_id)
-                    .where(t.c.created_at < now)
+                    .where(seen_before & ~settled)
                 )
                 if self.is_postgres:
                     q = q.with_for_update(of=t)
@@ -212,6 +228,16 @@ class Registration(LedgerBase):
             payload_changed=tuple(sorted(changed)),
             adopted=tuple(sorted(adopted)),
         )
+
+    @staticmethod
+    def _settled(reprocess: Reprocess) -> sa.ColumnElement[bool]:
+        """Rows (ledger joined to staging) on which `register_decision` keeps the state and
+        `_register_action` writes nothing: the same payload hash, nothing kept aside, and not
+        requeued by `reprocess` (the conditions of `register_decision`, in SQL)."""
+        requeue = t.c.state.in_(sources("requeue"))
+        if reprocess == "missing":
+            requeue &= sa.func.coalesce(t.c.error_code, "") == PAYLOAD_CHANGED
+        return (staging.c.payload_hash == t.c.payload_hash) & t.c.pending_hash.is_(None) & ~requeue
 
     def _insert_new(self, conn: sa.Connection, run_id: str, now: float, rebuilt: bool) -> int:
         """INSERT ... SELECT the staged ids the ledger does not hold; returns how many."""

@@ -364,3 +364,75 @@ def test_ids_are_stored_as_strings(ledger: Ledger) -> None:
             sa.text("select sub_purchase_order_id from ledger_purchase_lines")
         ).scalar()
     assert val == big
+
+
+@pytest.mark.parametrize("reprocess", ["missing", "failed", "all"])
+def test_bulk_rerun_counts_agree_with_register_decision_row_by_row(
+    ledger: Ledger, reprocess: str
+) -> None:
+    """A rerun counts the rows that need no write in SQL (`Registration._settled`); each count
+    must be what `register_decision` says of every row, whatever its state, code or hashes."""
+    from collections import Counter
+
+    from ledger.registration import known_hashes, register_decision
+    from ledger.schema import purchases as t
+
+    ps = many(10)
+    ledger.register(ps, "r1")
+    ids = [p.outer_purchase_id for p in ps]
+    setups = [
+        {"state": "created"},
+        {"state": "failed", "error_code": "ITEM_NOT_IN_POOL", "attempts": 1},
+        {"state": "failed", "error_code": "SYSTEM_BUSY", "attempts": 1},
+        {"state": "failed", "error_code": PAYLOAD_CHANGED},
+        {"state": "submitting", "attempts": 1},
+        {"state": "unknown", "attempts": 1},
+        {"state": "created", "pending_hash": "f" * 64, "pending_payload": "{}"},
+        {"state": "planned", "pending_hash": "e" * 64, "pending_payload": "{}"},
+    ]
+    with ledger.engine.begin() as conn:
+        for oid, values in zip(ids, setups, strict=False):
+            conn.execute(t.update().where(t.c.outer_purchase_id == oid).values(**values))
+    rerun = [*ps[:8], dataclasses.replace(ps[8], lines=(line(1, quantity=7),)), ps[9]]
+    new_hash = dict(zip(ids, known_hashes(rerun), strict=True))
+    with ledger.engine.connect() as conn:
+        before = conn.execute(sa.select(t).where(t.c.outer_purchase_id.in_(ids))).all()
+    expected = Counter(
+        register_decision(
+            State(r.state),
+            r.payload_hash,
+            r.pending_hash,
+            r.error_code,
+            r.attempts,
+            new_hash[r.outer_purchase_id],
+            reprocess,  # type: ignore[arg-type]
+        )
+        for r in before
+    )
+    rep = ledger.register(rerun, "r2", reprocess=reprocess)  # type: ignore[arg-type]
+    got = {
+        action: getattr(rep, action)
+        for action in (
+            "unchanged",
+            "already_created",
+            "failed_kept",
+            "requeued",
+            "requeued_for_lookup",
+            "in_flight",
+        )
+    }
+    got["changed"] = len(rep.payload_changed)
+    got["adopted"] = len(rep.adopted)
+    assert {k: v for k, v in got.items() if v} == dict(expected)
+    assert sum(expected.values()) == len(ids)
+    # Rows kept aside whose order came back to the stored payload are written (cleared), not
+    # merely counted.
+    with ledger.engine.connect() as conn:
+        pending = dict(
+            conn.execute(
+                sa.select(t.c.outer_purchase_id, t.c.pending_hash).where(
+                    t.c.outer_purchase_id.in_(ids[6:8])
+                )
+            ).all()
+        )
+    assert pending == {ids[6]: None, ids[7]: None}
