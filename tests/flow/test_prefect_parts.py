@@ -100,7 +100,7 @@ async def test_artifacts_have_stable_keys_chunks_and_masking() -> None:
 async def test_user_errors_are_not_retried_but_transient_errors_are() -> None:
     from prefect import task
 
-    from flows.sync_flow import RETRYABLE
+    from flows.tasks import RETRYABLE
 
     calls = {"user": 0, "transient": 0}
     fast = {**RETRYABLE, "retry_delay_seconds": 0}
