@@ -16,22 +16,6 @@ from purchase_sync.submit import SubmitSettings, run_submit
 from shanjing import ShanjingClient, StaticTokenStore, TokenManager
 
 
-@pytest.fixture(scope="session")
-def sandbox_session():
-    from sandbox.testing import sandbox_server
-
-    with sandbox_server(latency_ms=1) as handle:
-        yield handle
-
-
-@pytest.fixture
-def sbx(sandbox_session):
-    """The shared sandbox with orders, counters, tokens, options and clock reset."""
-    sandbox_session.control.reset(config=True)
-    yield sandbox_session
-    sandbox_session.control.reset(config=True)
-
-
 @pytest.fixture
 def db_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/ledger.sqlite"

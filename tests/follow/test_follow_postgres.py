@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 import sqlalchemy as sa
 
@@ -16,32 +13,7 @@ from tests.submit.factories import many
 from .conftest import FAST, create, make_client, sandbox_clock
 from .helpers import cancel_all, export_lines
 
-PG_URL = os.environ.get(
-    "PURCHASE_SYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url():
-    try:
-        admin = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable at {PG_URL} and CI is set")
-        pytest.skip("PostgreSQL unreachable (set CI=1 to make this a failure)")
-    schema = f"t_follow_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def test_shared_postgres_ledger_sync_and_cancel_once(sbx, pg_url, tmp_path) -> None:
