@@ -127,6 +127,7 @@ async def purchase_sync(
     rejects: pd.DataFrame | None = None
     report = SubmitReport(run_id=run_id, dry_run=dry_run)
     ledger: Ledger | None = None
+    url: str | None = None  # the ledger's, resolved once (the follow tables live beside it)
     budget: ApiBudget | None = None
     fatal: BaseException | None = None
     extra_ids: list[str] = []
@@ -147,7 +148,8 @@ async def purchase_sync(
         read = read_task(inputs, sku_map, lo, hi, statuses)
         group, purchases, rejects = group_task(quote(read))
         report.purchases_in = len(purchases)
-        ledger = Ledger(settings.ledger_url(ledger_url, sandbox=sandbox))
+        url = settings.ledger_url(ledger_url, sandbox=sandbox)
+        ledger = Ledger(url)
         ctx["ledger_url"] = ledger.display_url
         async with ShanjingClient(
             conn.base_url,
@@ -178,7 +180,7 @@ async def purchase_sync(
                 # cancels it would send; on a ledger that never created anything it skips.
                 if not dry_run or not await asyncio.to_thread(ledger.is_empty):
                     ctx["follow"] = await follow_step(
-                        client=client, ledger_url=settings.ledger_url(ledger_url, sandbox=sandbox), out=out,
+                        client=client, ledger_url=url, out=out,
                         budget=budget, order_lines=read.order_lines,
                         follow=follow_settings(limits, dry_run=dry_run),
                     )  # fmt: skip
@@ -216,7 +218,7 @@ async def purchase_sync(
             results = write_results_task(
                 ledger, quote(purchases), quote(rejects), summary, out, run_id, run_date, report,
                 order_lines=quote(read.order_lines) if read is not None else None,
-                follow_url=settings.ledger_url(ledger_url, sandbox=sandbox) if "follow" in ctx else None,
+                follow_url=url if "follow" in ctx else None,
             )  # fmt: skip
         else:
             # Nothing was planned: keep the latest files as they are, record this run's attempt.
